@@ -1,0 +1,16 @@
+//! Database migrations for Rollcall: one file per change, applied in order on SQLite and
+//! PostgreSQL alike (`rollcall migrate`, or on `rollcall serve` start).
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261123_000001_create_tables;
+
+/// The ordered list of Rollcall's migrations.
+pub struct Migrator;
+
+#[sea_orm_migration::async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261123_000001_create_tables::Migration)]
+    }
+}

@@ -1,0 +1,11 @@
+//! Contact-centre domain: users, groups, tenants, the ownership registry and the resolved
+//! filter. Pure: no HTTP and no SQL here.
+
+pub mod error;
+pub mod filter;
+pub mod group;
+pub mod ownership;
+pub mod tenant;
+pub mod user;
+
+pub use error::{Error, Result};

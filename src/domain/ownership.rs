@@ -1,0 +1,192 @@
+//! The ownership registry (DESIGN.md): for every user attribute, who owns it for an
+//! IdP-managed user, its SCIM mutability as advertised in `/Schemas`, and whether and with
+//! which permission the admin surface may edit it. Every surface reads this one table.
+
+/// The contact-centre extension schema.
+pub const CONTACT_CENTRE: &str = "urn:rollcall:params:scim:schemas:extension:contactcentre:2.0:User";
+/// The RFC 7643 enterprise extension schema.
+pub const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+
+/// Who writes an attribute of an IdP-managed user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Owner {
+    /// The identity provider, over SCIM.
+    Idp,
+    /// The tenant admin, over the admin API, CSV or CLI.
+    Local,
+    /// Computed from other data (group membership).
+    Derived,
+}
+
+/// RFC 7643 §7 `mutability`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mutability {
+    ReadWrite,
+    ReadOnly,
+    WriteOnly,
+    Immutable,
+}
+
+impl Mutability {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mutability::ReadWrite => "readWrite",
+            Mutability::ReadOnly => "readOnly",
+            Mutability::WriteOnly => "writeOnly",
+            Mutability::Immutable => "immutable",
+        }
+    }
+}
+
+/// A permission a security profile grants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Permission {
+    ViewUsers,
+    CreateUser,
+    EditUser,
+    ArchiveUser,
+    DeleteUser,
+    ManageRoutingSettings,
+    ManageCredentials,
+    ManageSettings,
+}
+
+/// Whether the admin surface may edit an attribute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AdminEdit {
+    Never,
+    /// Only on users created locally; SSO-owned on IdP-managed users.
+    LocalUsersOnly(Permission),
+    Always(Permission),
+}
+
+/// One row of the registry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ownership {
+    /// Canonical key: a core attribute name, or `urn:…:attribute` for an extension.
+    pub attr: &'static str,
+    pub owner: Owner,
+    pub scim: Mutability,
+    pub admin: AdminEdit,
+}
+
+const fn idp(attr: &'static str) -> Ownership {
+    Ownership {
+        attr,
+        owner: Owner::Idp,
+        scim: Mutability::ReadWrite,
+        admin: AdminEdit::Never,
+    }
+}
+
+const fn local(attr: &'static str, permission: Permission) -> Ownership {
+    Ownership {
+        attr,
+        owner: Owner::Local,
+        scim: Mutability::ReadOnly,
+        admin: AdminEdit::Always(permission),
+    }
+}
+
+macro_rules! cc {
+    ($name:literal) => {
+        concat!(
+            "urn:rollcall:params:scim:schemas:extension:contactcentre:2.0:User:",
+            $name
+        )
+    };
+}
+
+macro_rules! ent {
+    ($name:literal) => {
+        concat!(
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:",
+            $name
+        )
+    };
+}
+
+/// The registry. Attributes not listed (ims, photos, addresses, entitlements, roles,
+/// x509Certificates, userType, profileUrl) are descriptive and IdP-owned like `title`.
+pub static REGISTRY: &[Ownership] = &[
+    idp("userName"),
+    idp("name"),
+    idp("displayName"),
+    idp("nickName"),
+    idp("title"),
+    idp("emails"),
+    idp("phoneNumbers"),
+    idp("locale"),
+    idp("timezone"),
+    idp("preferredLanguage"),
+    idp("externalId"),
+    Ownership {
+        attr: "active",
+        owner: Owner::Idp,
+        scim: Mutability::ReadWrite,
+        admin: AdminEdit::LocalUsersOnly(Permission::ArchiveUser),
+    },
+    Ownership {
+        attr: "password",
+        owner: Owner::Idp,
+        scim: Mutability::WriteOnly,
+        admin: AdminEdit::Never,
+    },
+    Ownership {
+        attr: "groups",
+        owner: Owner::Derived,
+        scim: Mutability::ReadOnly,
+        admin: AdminEdit::Never,
+    },
+    idp(ent!("employeeNumber")),
+    idp(ent!("costCenter")),
+    idp(ent!("organization")),
+    idp(ent!("division")),
+    idp(ent!("department")),
+    idp(ent!("manager")),
+    Ownership {
+        attr: cc!("securityProfiles"),
+        owner: Owner::Idp,
+        scim: Mutability::ReadWrite,
+        admin: AdminEdit::LocalUsersOnly(Permission::EditUser),
+    },
+    local(cc!("routingProfile"), Permission::ManageRoutingSettings),
+    local(cc!("agentHierarchy"), Permission::EditUser),
+    local(cc!("licenceType"), Permission::EditUser),
+    local(cc!("personalPhoneNumber"), Permission::EditUser),
+    local(cc!("mediaLessMode"), Permission::EditUser),
+    local(cc!("agentId"), Permission::ManageRoutingSettings),
+    local(cc!("telephonyRegion"), Permission::ManageRoutingSettings),
+    local(cc!("skills"), Permission::ManageRoutingSettings),
+    local(cc!("callbackNumbers"), Permission::ManageRoutingSettings),
+    local(cc!("webRtcEnabled"), Permission::EditUser),
+    local(cc!("enforcedDispositionCodes"), Permission::EditUser),
+    local(cc!("callRecordingControl"), Permission::EditUser),
+    local(cc!("screenRecording"), Permission::EditUser),
+    local(cc!("allowActAsAgent"), Permission::EditUser),
+    local(cc!("interactionCapacity"), Permission::EditUser),
+];
+
+/// The registry row of a canonical attribute key, matched case-insensitively.
+pub fn lookup(attr: &str) -> Option<&'static Ownership> {
+    REGISTRY.iter().find(|o| o.attr.eq_ignore_ascii_case(attr))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locally_owned_attributes_are_read_only_over_scim() {
+        for entry in REGISTRY.iter().filter(|o| o.owner == Owner::Local) {
+            assert_eq!(entry.scim, Mutability::ReadOnly, "{}", entry.attr);
+            assert!(entry.attr.starts_with(CONTACT_CENTRE), "{}", entry.attr);
+        }
+        assert_eq!(
+            lookup(&format!("{CONTACT_CENTRE}:routingProfile")).map(|o| o.owner),
+            Some(Owner::Local)
+        );
+        assert_eq!(lookup("USERNAME").map(|o| o.owner), Some(Owner::Idp));
+        assert!(lookup(&format!("{ENTERPRISE}:manager")).is_some());
+    }
+}

@@ -1,0 +1,59 @@
+//! Authentication: `Authorization: Bearer <secret>` or Basic (credential id as user name,
+//! secret as password). The tenant comes from the credential.
+
+use axum::extract::FromRequestParts;
+use axum::http::header;
+use axum::http::request::Parts;
+use base64::Engine;
+
+use crate::app::AppState;
+use crate::scim::ScimError;
+use crate::store::credentials::{self, Credential, Kind};
+
+/// An authenticated SCIM client: a tenant's provisioning credential.
+#[derive(Debug, Clone)]
+pub struct ScimAuth {
+    pub tenant_id: String,
+    pub credential: Credential,
+}
+
+/// The credential id (Basic only) and secret an `Authorization` header carries.
+fn presented(parts: &Parts) -> Option<(Option<String>, String)> {
+    let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
+    let (scheme, rest) = value.split_once(' ')?;
+    let rest = rest.trim();
+    if scheme.eq_ignore_ascii_case("bearer") {
+        return (!rest.is_empty()).then(|| (None, rest.to_string()));
+    }
+    if scheme.eq_ignore_ascii_case("basic") {
+        let decoded = base64::engine::general_purpose::STANDARD.decode(rest).ok()?;
+        let text = String::from_utf8(decoded).ok()?;
+        let (id, secret) = text.split_once(':')?;
+        return Some((Some(id.to_string()), secret.to_string()));
+    }
+    None
+}
+
+impl FromRequestParts<AppState> for ScimAuth {
+    type Rejection = ScimError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (id, secret) = presented(parts).ok_or_else(|| {
+            ScimError::unauthorized("authentication required: send a Bearer token or Basic credentials")
+        })?;
+        let credential = credentials::authenticate(&state.db, id.as_deref(), &secret)
+            .await?
+            .ok_or_else(|| ScimError::unauthorized("invalid credentials"))?;
+        if credential.kind != Kind::Scim {
+            return Err(ScimError::new(
+                403,
+                None,
+                "this credential is for the admin API, not for SCIM provisioning",
+            ));
+        }
+        Ok(ScimAuth {
+            tenant_id: credential.tenant_id.clone(),
+            credential,
+        })
+    }
+}

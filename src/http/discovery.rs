@@ -1,0 +1,100 @@
+//! Discovery endpoints (RFC 7644 §4): `/ServiceProviderConfig`, `/ResourceTypes`,
+//! `/Schemas`. They answer without authentication; what they advertise is what works.
+
+use axum::extract::{Path, State};
+use serde_json::{Value, json};
+
+use super::extract::{BaseUrl, ScimJson};
+use crate::app::AppState;
+use crate::scim::list::{MAX_PAGE, list_response};
+use crate::scim::schema::schema_json;
+use crate::scim::{ScimError, ScimResult};
+
+/// The largest request body accepted, in bytes (advertised as `bulk.maxPayloadSize`).
+pub const MAX_BODY: usize = 1024 * 1024;
+
+/// `GET /ServiceProviderConfig`
+pub async fn service_provider_config(BaseUrl(base): BaseUrl) -> ScimJson {
+    ScimJson::ok(json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
+        "documentationUri": "https://github.com/rollcall/rollcall#readme",
+        "patch": {"supported": true},
+        "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": MAX_BODY},
+        "filter": {"supported": true, "maxResults": MAX_PAGE},
+        "changePassword": {"supported": false},
+        "sort": {"supported": true},
+        "etag": {"supported": true},
+        "authenticationSchemes": [
+            {
+                "type": "oauthbearertoken",
+                "name": "Bearer token",
+                "description": "Authorization: Bearer <secret>, a token from `rollcall token create`",
+                "primary": true
+            },
+            {
+                "type": "httpbasic",
+                "name": "HTTP Basic",
+                "description": "The credential id as user name and its secret as password"
+            }
+        ],
+        "meta": {
+            "resourceType": "ServiceProviderConfig",
+            "location": format!("{base}/ServiceProviderConfig")
+        }
+    }))
+}
+
+fn resource_type_json(rt: &Value, base: &str) -> Value {
+    let mut rt = rt.clone();
+    if let Some(id) = rt.get("id").and_then(Value::as_str).map(str::to_string) {
+        rt["meta"] = json!({
+            "resourceType": "ResourceType",
+            "location": format!("{base}/ResourceTypes/{id}"),
+        });
+    }
+    rt
+}
+
+/// `GET /ResourceTypes`
+pub async fn resource_types(State(state): State<AppState>, BaseUrl(base): BaseUrl) -> ScimJson {
+    let all: Vec<Value> = state
+        .registry
+        .resource_types
+        .iter()
+        .map(|rt| resource_type_json(rt, &base))
+        .collect();
+    let total = all.len() as u64;
+    ScimJson::ok(list_response(all, total, 1))
+}
+
+/// `GET /ResourceTypes/{id}`
+pub async fn resource_type(State(state): State<AppState>, BaseUrl(base): BaseUrl, Path(id): Path<String>) -> ScimResult<ScimJson> {
+    state
+        .registry
+        .resource_types
+        .iter()
+        .find(|rt| rt.get("id").and_then(Value::as_str).is_some_and(|i| i.eq_ignore_ascii_case(&id)))
+        .map(|rt| ScimJson::ok(resource_type_json(rt, &base)))
+        .ok_or_else(|| ScimError::not_found(format!("resource type {id} not found")))
+}
+
+/// `GET /Schemas`
+pub async fn schemas(State(state): State<AppState>, BaseUrl(base): BaseUrl) -> ScimJson {
+    let all: Vec<Value> = state
+        .registry
+        .schemas()
+        .map(|s| schema_json(s, &base, &[]))
+        .collect();
+    let total = all.len() as u64;
+    ScimJson::ok(list_response(all, total, 1))
+}
+
+/// `GET /Schemas/{id}`
+pub async fn schema(State(state): State<AppState>, BaseUrl(base): BaseUrl, Path(id): Path<String>) -> ScimResult<ScimJson> {
+    state
+        .registry
+        .schemas()
+        .find(|s| s.id.eq_ignore_ascii_case(&id))
+        .map(|s| ScimJson::ok(schema_json(s, &base, &[])))
+        .ok_or_else(|| ScimError::not_found(format!("schema {id} not found")))
+}

@@ -1,0 +1,35 @@
+//! SCIM errors as HTTP responses (RFC 7644 §3.12): `application/scim+json` bodies with
+//! `status` as a string, plus `WWW-Authenticate` on 401.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::scim::{ERROR, ScimError};
+
+/// The media type of every SCIM response.
+pub const SCIM_JSON: &str = "application/scim+json";
+
+impl IntoResponse for ScimError {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut body = json!({
+            "schemas": [ERROR],
+            "status": self.status.to_string(),
+            "detail": self.detail,
+        });
+        if let Some(scim_type) = self.scim_type {
+            body["scimType"] = scim_type.as_str().into();
+        }
+        let mut response = (status, body.to_string()).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(SCIM_JSON));
+        if self.status == 401 {
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"rollcall\", Basic realm=\"rollcall\""),
+            );
+        }
+        response
+    }
+}

@@ -1,0 +1,166 @@
+//! Extractors and the response type of the SCIM surface: JSON bodies accepted as
+//! `application/scim+json` or `application/json` with rejections as SCIM errors, query maps,
+//! the base URL for `meta.location`, and `ScimJson` answers.
+
+use std::collections::HashMap;
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
+
+use super::error::SCIM_JSON;
+use crate::scim::ScimError;
+
+/// A JSON request body.
+pub struct ScimBody(pub Value);
+
+impl<S: Send + Sync> FromRequest<S> for ScimBody {
+    type Rejection = ScimError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            let status = e.status().as_u16();
+            if status == 413 {
+                ScimError::new(413, None, "the request body is too large")
+            } else {
+                ScimError::invalid_syntax(format!("cannot read the request body: {e}"))
+            }
+        })?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Err(ScimError::invalid_syntax("the request body is empty"));
+        }
+        let value = serde_json::from_slice(&bytes)
+            .map_err(|e| ScimError::invalid_syntax(format!("the body is not valid JSON: {e}")))?;
+        Ok(ScimBody(value))
+    }
+}
+
+/// The query parameters, names as sent.
+pub struct QueryMap(pub HashMap<String, String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for QueryMap {
+    type Rejection = ScimError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Query::<HashMap<String, String>>::try_from_uri(&parts.uri)
+            .map(|q| QueryMap(q.0))
+            .map_err(|e| ScimError::invalid_value(format!("invalid query string: {e}")))
+    }
+}
+
+/// `scheme://host/scim/v2`, for `meta.location` and `$ref`.
+pub struct BaseUrl(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for BaseUrl {
+    type Rejection = ScimError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let host = parts
+            .headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .filter(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_graphic()))
+            .unwrap_or("localhost");
+        let scheme = parts
+            .headers
+            .get("x-forwarded-proto")
+            .and_then(|h| h.to_str().ok())
+            .filter(|p| *p == "https" || *p == "http")
+            .unwrap_or("http");
+        Ok(BaseUrl(format!("{scheme}://{host}/scim/v2")))
+    }
+}
+
+/// A SCIM JSON answer with optional `ETag` and `Location`.
+pub struct ScimJson {
+    pub status: StatusCode,
+    pub body: Value,
+    pub etag: Option<String>,
+    pub location: Option<String>,
+}
+
+impl ScimJson {
+    pub fn ok(body: Value) -> Self {
+        ScimJson {
+            status: StatusCode::OK,
+            body,
+            etag: None,
+            location: None,
+        }
+    }
+
+    pub fn with_etag(mut self, etag: String) -> Self {
+        self.etag = Some(etag);
+        self
+    }
+}
+
+impl IntoResponse for ScimJson {
+    fn into_response(self) -> Response {
+        let mut response = (self.status, self.body.to_string()).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(SCIM_JSON));
+        if let Some(etag) = self.etag.and_then(|e| HeaderValue::from_str(&e).ok()) {
+            headers.insert(header::ETAG, etag);
+        }
+        if let Some(location) = self.location.and_then(|l| HeaderValue::from_str(&l).ok()) {
+            headers.insert(header::LOCATION, location);
+        }
+        response
+    }
+}
+
+/// Strips the weak prefix and quotes of an entity tag.
+fn bare(tag: &str) -> &str {
+    let tag = tag.trim();
+    let tag = tag.strip_prefix("W/").unwrap_or(tag);
+    tag.trim_matches('"')
+}
+
+fn matches_any(header_value: &str, etag: &str) -> bool {
+    header_value
+        .split(',')
+        .any(|t| t.trim() == "*" || bare(t) == bare(etag))
+}
+
+/// `If-Match` (RFC 7232 §3.1, weak comparison): absent, or naming the current version.
+pub fn if_match_ok(headers: &HeaderMap, etag: &str) -> bool {
+    match headers.get(header::IF_MATCH).and_then(|h| h.to_str().ok()) {
+        None => true,
+        Some(h) => matches_any(h, etag),
+    }
+}
+
+/// `If-None-Match` naming the current version: the client's copy is fresh (304).
+pub fn if_none_match_hit(headers: &HeaderMap, etag: &str) -> bool {
+    headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|h| h.to_str().ok())
+        .is_some_and(|h| matches_any(h, etag))
+}
+
+/// `Prefer: return=minimal` (RFC 7240): answer 204 without a body.
+pub fn wants_minimal(headers: &HeaderMap) -> bool {
+    headers
+        .get_all("prefer")
+        .iter()
+        .filter_map(|h| h.to_str().ok())
+        .any(|h| h.split(',').any(|p| p.trim().eq_ignore_ascii_case("return=minimal")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn etags_compare_weakly_and_star_matches() {
+        assert!(matches_any("W/\"3\"", "W/\"3\""));
+        assert!(matches_any("\"3\"", "W/\"3\""));
+        assert!(matches_any("*", "W/\"3\""));
+        assert!(matches_any("W/\"1\", W/\"3\"", "W/\"3\""));
+        assert!(!matches_any("W/\"2\"", "W/\"3\""));
+    }
+}

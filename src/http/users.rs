@@ -1,0 +1,250 @@
+//! `/Users` (RFC 7644 §3.3–§3.6): create, get, list, replace, patch, delete.
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value};
+
+use super::auth::ScimAuth;
+use super::extract::{BaseUrl, QueryMap, ScimBody, ScimJson, if_match_ok, if_none_match_hit, wants_minimal};
+use super::{Attempt, optimistic};
+use crate::app::AppState;
+use crate::domain::user::{ManagedBy, User};
+use crate::domain::{self};
+use crate::scim::filter::{self, Resource};
+use crate::scim::list::{ListParams, list_response};
+use crate::scim::patch;
+use crate::scim::projection::Projection;
+use crate::scim::resource::{carry_over, etag, normalize_input, render_user, require};
+use crate::scim::{ScimError, ScimResult};
+use crate::store::{self, credentials, users as store_users};
+
+fn projection(state: &AppState, query: &QueryMap) -> Projection {
+    let urns: Vec<&str> = state.registry.user.extensions.iter().map(|s| s.id.as_str()).collect();
+    let get = |name: &str| {
+        query
+            .0
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    };
+    Projection::new(get("attributes"), get("excludedAttributes"), &urns)
+}
+
+/// Renders one user with its groups, projected.
+async fn render(state: &AppState, user: &User, base: &str, projection: &Projection) -> ScimResult<Value> {
+    let groups = if projection.wants("groups") {
+        store_users::groups_of(&state.db, &user.tenant_id, std::slice::from_ref(&user.id))
+            .await?
+            .remove(&user.id)
+            .unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    Ok(projection.apply(render_user(&state.registry.user, user, &groups, base)))
+}
+
+/// A page of users as a ListResponse; shared by GET and POST `/.search`.
+pub async fn list_page(state: &AppState, tenant_id: &str, base: &str, params: &ListParams) -> ScimResult<(Vec<Value>, u64)> {
+    let schema = &state.registry.user;
+    let filter = match params.filter.as_deref().map(str::trim) {
+        Some(text) if !text.is_empty() => Some(filter::parse(schema, Resource::User, text)?),
+        _ => None,
+    };
+    let sort = params
+        .sort_by
+        .as_deref()
+        .map(|s| filter::sort_key(schema, Resource::User, s))
+        .transpose()?;
+    let (users, total) = store_users::list(
+        &state.db,
+        tenant_id,
+        filter.as_ref(),
+        sort.as_ref(),
+        params.sort_order,
+        params.start_index - 1,
+        params.count,
+    )
+    .await?;
+    let urns: Vec<&str> = schema.extensions.iter().map(|s| s.id.as_str()).collect();
+    let projection = Projection::new(params.attributes.as_deref(), params.excluded_attributes.as_deref(), &urns);
+    let mut groups = if projection.wants("groups") {
+        let ids: Vec<String> = users.iter().map(|u| u.id.clone()).collect();
+        store_users::groups_of(&state.db, tenant_id, &ids).await?
+    } else {
+        Default::default()
+    };
+    let resources = users
+        .iter()
+        .map(|u| {
+            let g = groups.remove(&u.id).unwrap_or_default();
+            projection.apply(render_user(schema, u, &g, base))
+        })
+        .collect();
+    Ok((resources, total))
+}
+
+/// `GET /Users`
+#[tracing::instrument(skip_all, err)]
+pub async fn list(State(state): State<AppState>, auth: ScimAuth, BaseUrl(base): BaseUrl, query: QueryMap) -> ScimResult<ScimJson> {
+    let params = ListParams::from_query(&query.0)?;
+    let (resources, total) = list_page(&state, &auth.tenant_id, &base, &params).await?;
+    Ok(ScimJson::ok(list_response(resources, total, params.start_index)))
+}
+
+/// `GET /Users/{id}`; `If-None-Match` with the current version answers 304.
+#[tracing::instrument(skip_all, err)]
+pub async fn get(
+    State(state): State<AppState>,
+    auth: ScimAuth,
+    BaseUrl(base): BaseUrl,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    query: QueryMap,
+) -> ScimResult<Response> {
+    let user = store_users::get(&state.db, &auth.tenant_id, &id).await?;
+    let tag = etag(user.version);
+    if if_none_match_hit(&headers, &tag) {
+        return Ok((StatusCode::NOT_MODIFIED, [(axum::http::header::ETAG, tag)]).into_response());
+    }
+    let body = render(&state, &user, &base, &projection(&state, &query)).await?;
+    Ok(ScimJson::ok(body).with_etag(tag).into_response())
+}
+
+/// `POST /Users`: 201 with `Location`; a taken userName is 409 `uniqueness`.
+#[tracing::instrument(skip_all, err)]
+pub async fn create(
+    State(state): State<AppState>,
+    auth: ScimAuth,
+    BaseUrl(base): BaseUrl,
+    query: QueryMap,
+    ScimBody(body): ScimBody,
+) -> ScimResult<ScimJson> {
+    let schema = &state.registry.user;
+    let mut attributes = normalize_input(schema, &body)?;
+    require(schema, &attributes)?;
+    attributes.entry("active").or_insert(Value::Bool(true));
+    let now = store::now_us();
+    let user = User {
+        id: store::new_id(),
+        tenant_id: auth.tenant_id.clone(),
+        managed_by: ManagedBy::Idp,
+        version: 1,
+        created_us: now,
+        modified_us: now,
+        attributes,
+    };
+    store::retry(|| store_users::insert(&state.db, &user)).await?;
+    let body = render(&state, &user, &base, &projection(&state, &query)).await?;
+    Ok(ScimJson {
+        status: StatusCode::CREATED,
+        body,
+        etag: Some(etag(user.version)),
+        location: Some(format!("{base}/Users/{}", user.id)),
+    })
+}
+
+/// Answers a write: 200 with the resource, or 204 for `Prefer: return=minimal`.
+async fn answer(state: &AppState, user: &User, base: &str, headers: &HeaderMap, query: &QueryMap) -> ScimResult<Response> {
+    let tag = etag(user.version);
+    if wants_minimal(headers) {
+        return Ok((StatusCode::NO_CONTENT, [(axum::http::header::ETAG, tag)]).into_response());
+    }
+    let body = render(state, user, base, &projection(state, query)).await?;
+    Ok(ScimJson::ok(body).with_etag(tag).into_response())
+}
+
+/// Stores `attributes` as the user's next version if `current` is still the stored one.
+async fn store_next(state: &AppState, current: &User, attributes: Map<String, Value>) -> ScimResult<Attempt<User>> {
+    if attributes == current.attributes {
+        return Ok(Attempt::Done(current.clone()));
+    }
+    let next = User {
+        attributes,
+        version: current.version + 1,
+        modified_us: store::now_us().max(current.modified_us + 1),
+        ..current.clone()
+    };
+    Ok(match Attempt::from_write(store_users::update(&state.db, &next, current.version).await)? {
+        Attempt::Done(()) => Attempt::Done(next),
+        Attempt::Conflict => Attempt::Conflict,
+    })
+}
+
+async fn current(state: &AppState, tenant_id: &str, id: &str, headers: &HeaderMap) -> ScimResult<User> {
+    let user = store_users::get(&state.db, tenant_id, id).await?;
+    if !if_match_ok(headers, &etag(user.version)) {
+        return Err(domain::Error::PreconditionFailed.into());
+    }
+    Ok(user)
+}
+
+/// `PUT /Users/{id}`: replaces what the IdP owns; read-only attributes sent back are ignored,
+/// locally-owned ones and an omitted `active` are kept.
+#[tracing::instrument(skip_all, err)]
+pub async fn replace(
+    State(state): State<AppState>,
+    auth: ScimAuth,
+    BaseUrl(base): BaseUrl,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    query: QueryMap,
+    ScimBody(body): ScimBody,
+) -> ScimResult<Response> {
+    let schema = &state.registry.user;
+    let replacement = normalize_input(schema, &body)?;
+    require(schema, &replacement)?;
+    let user = optimistic(|| async {
+        let user = current(&state, &auth.tenant_id, &id, &headers).await?;
+        let mut attributes = replacement.clone();
+        carry_over(schema, &user.attributes, &mut attributes);
+        store_next(&state, &user, attributes).await
+    })
+    .await?;
+    answer(&state, &user, &base, &headers, &query).await
+}
+
+/// `PATCH /Users/{id}`: all operations apply, or none.
+#[tracing::instrument(skip_all, err)]
+pub async fn patch(
+    State(state): State<AppState>,
+    auth: ScimAuth,
+    BaseUrl(base): BaseUrl,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    query: QueryMap,
+    ScimBody(body): ScimBody,
+) -> ScimResult<Response> {
+    let schema = &state.registry.user;
+    let ops = patch::parse_request(&body)?;
+    let user = optimistic(|| async {
+        let user = current(&state, &auth.tenant_id, &id, &headers).await?;
+        let mut attributes = user.attributes.clone();
+        patch::apply_user(schema, &mut attributes, &ops)?;
+        require(schema, &attributes)?;
+        store_next(&state, &user, attributes).await
+    })
+    .await?;
+    answer(&state, &user, &base, &headers, &query).await
+}
+
+/// `DELETE /Users/{id}`: 204; refused with 409 while the user holds API credentials.
+#[tracing::instrument(skip_all, err)]
+pub async fn delete(
+    State(state): State<AppState>,
+    auth: ScimAuth,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> ScimResult<StatusCode> {
+    let user = current(&state, &auth.tenant_id, &id, &headers).await?;
+    let held = credentials::count_for_user(&state.db, &auth.tenant_id, &user.id).await?;
+    if held > 0 {
+        return Err(ScimError::new(
+            409,
+            None,
+            format!("user {id} holds {held} API credential(s); revoke them before deleting the user"),
+        ));
+    }
+    store::retry(|| store_users::delete(&state.db, &auth.tenant_id, &id)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,124 @@
+//! SCIM errors (RFC 7644 §3.12): an HTTP status, an optional `scimType` and a detail.
+
+use crate::domain;
+
+/// RFC 7644 §3.12 `scimType` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScimType {
+    InvalidFilter,
+    TooMany,
+    Uniqueness,
+    Mutability,
+    InvalidSyntax,
+    InvalidPath,
+    NoTarget,
+    InvalidValue,
+    InvalidVers,
+    Sensitive,
+}
+
+impl ScimType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ScimType::InvalidFilter => "invalidFilter",
+            ScimType::TooMany => "tooMany",
+            ScimType::Uniqueness => "uniqueness",
+            ScimType::Mutability => "mutability",
+            ScimType::InvalidSyntax => "invalidSyntax",
+            ScimType::InvalidPath => "invalidPath",
+            ScimType::NoTarget => "noTarget",
+            ScimType::InvalidValue => "invalidValue",
+            ScimType::InvalidVers => "invalidVers",
+            ScimType::Sensitive => "sensitive",
+        }
+    }
+}
+
+/// An error answered to a SCIM client.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{status}: {detail}")]
+pub struct ScimError {
+    pub status: u16,
+    pub scim_type: Option<ScimType>,
+    pub detail: String,
+}
+
+/// Result of the SCIM layer.
+pub type ScimResult<T> = Result<T, ScimError>;
+
+impl ScimError {
+    pub fn new(status: u16, scim_type: Option<ScimType>, detail: impl Into<String>) -> Self {
+        ScimError {
+            status,
+            scim_type,
+            detail: detail.into(),
+        }
+    }
+
+    pub fn bad_request(scim_type: ScimType, detail: impl Into<String>) -> Self {
+        Self::new(400, Some(scim_type), detail)
+    }
+
+    pub fn invalid_value(detail: impl Into<String>) -> Self {
+        Self::bad_request(ScimType::InvalidValue, detail)
+    }
+
+    pub fn invalid_syntax(detail: impl Into<String>) -> Self {
+        Self::bad_request(ScimType::InvalidSyntax, detail)
+    }
+
+    pub fn invalid_filter(detail: impl Into<String>) -> Self {
+        Self::bad_request(ScimType::InvalidFilter, detail)
+    }
+
+    pub fn invalid_path(detail: impl Into<String>) -> Self {
+        Self::bad_request(ScimType::InvalidPath, detail)
+    }
+
+    pub fn mutability(detail: impl Into<String>) -> Self {
+        Self::bad_request(ScimType::Mutability, detail)
+    }
+
+    pub fn no_target(detail: impl Into<String>) -> Self {
+        Self::bad_request(ScimType::NoTarget, detail)
+    }
+
+    pub fn not_found(detail: impl Into<String>) -> Self {
+        Self::new(404, None, detail)
+    }
+
+    pub fn unauthorized(detail: impl Into<String>) -> Self {
+        Self::new(401, None, detail)
+    }
+
+    pub fn internal() -> Self {
+        Self::new(500, None, "internal server error")
+    }
+}
+
+impl From<domain::Error> for ScimError {
+    fn from(err: domain::Error) -> Self {
+        match err {
+            domain::Error::NotFound(what) => ScimError::not_found(format!("{what} not found")),
+            domain::Error::Uniqueness(detail) => {
+                ScimError::new(409, Some(ScimType::Uniqueness), detail)
+            }
+            domain::Error::InvalidValue(detail) => ScimError::invalid_value(detail),
+            domain::Error::Conflict(detail) => ScimError::new(409, None, detail),
+            domain::Error::VersionConflict => ScimError::new(
+                409,
+                None,
+                "the resource is being modified concurrently; retry the request",
+            ),
+            domain::Error::PreconditionFailed => ScimError::new(
+                412,
+                None,
+                "If-Match does not match the resource's current version",
+            ),
+            domain::Error::Internal(cause) => {
+                tracing::error!(%cause, "internal error");
+                ScimError::internal()
+            }
+        }
+    }
+}

@@ -1,0 +1,324 @@
+//! Group rows and the membership join table. Adding or removing one member touches one
+//! row, whatever the group's size; members load only when a response needs them.
+
+use std::collections::{HashMap, HashSet};
+
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set, TransactionSession, TransactionTrait,
+};
+use serde_json::{Map, Value};
+
+use super::entity::{group_members, groups, users};
+use super::filter::{Table, condition, order_by};
+use super::{now_us, sql_err};
+use crate::domain::filter::{Filter, SortKey, SortOrder};
+use crate::domain::group::{Group, Member, MemberType};
+use crate::domain::user::fold_key;
+use crate::domain::{Error, Result};
+
+fn to_domain(m: groups::Model) -> Result<Group> {
+    let attributes: Map<String, Value> = serde_json::from_str(&m.data)
+        .map_err(|e| Error::Internal(format!("group {} has a corrupt document: {e}", m.id)))?;
+    Ok(Group {
+        id: m.id,
+        tenant_id: m.tenant_id,
+        version: m.version,
+        created_us: m.created_us,
+        modified_us: m.modified_us,
+        attributes,
+    })
+}
+
+fn data(group: &Group) -> Result<String> {
+    serde_json::to_string(&group.attributes).map_err(|e| Error::Internal(e.to_string()))
+}
+
+/// A change to a group's membership.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Membership {
+    Add(Vec<String>),
+    Remove(Vec<String>),
+    RemoveAll,
+}
+
+/// Inserts a group and its initial members.
+#[tracing::instrument(skip_all, err)]
+pub async fn insert(
+    db: &(impl ConnectionTrait + TransactionTrait),
+    group: &Group,
+    members: &[String],
+) -> Result<()> {
+    let txn = db.begin().await.map_err(|e| sql_err(e, "group"))?;
+    groups::Entity::insert(groups::ActiveModel {
+        id: Set(group.id.clone()),
+        tenant_id: Set(group.tenant_id.clone()),
+        display_name: Set(group.display_name().to_string()),
+        display_name_key: Set(fold_key(group.display_name())),
+        external_id: Set(group.external_id().map(str::to_string)),
+        data: Set(data(group)?),
+        version: Set(group.version),
+        created_us: Set(group.created_us),
+        modified_us: Set(group.modified_us),
+    })
+    .exec_without_returning(&txn)
+    .await
+    .map_err(|e| sql_err(e, "group"))?;
+    add_members(&txn, &group.tenant_id, &group.id, members).await?;
+    txn.commit().await.map_err(|e| sql_err(e, "group"))
+}
+
+/// Stores a changed group and applies membership changes in order, if the stored version
+/// is still `expected_version`.
+#[tracing::instrument(skip_all, err)]
+pub async fn update(
+    db: &(impl ConnectionTrait + TransactionTrait),
+    group: &Group,
+    expected_version: i64,
+    changes: &[Membership],
+) -> Result<()> {
+    let txn = db.begin().await.map_err(|e| sql_err(e, "group"))?;
+    let result = groups::Entity::update_many()
+        .col_expr(groups::Column::DisplayName, Expr::value(group.display_name().to_string()))
+        .col_expr(groups::Column::DisplayNameKey, Expr::value(fold_key(group.display_name())))
+        .col_expr(groups::Column::ExternalId, Expr::value(group.external_id().map(str::to_string)))
+        .col_expr(groups::Column::Data, Expr::value(data(group)?))
+        .col_expr(groups::Column::Version, Expr::value(group.version))
+        .col_expr(groups::Column::ModifiedUs, Expr::value(group.modified_us))
+        .filter(groups::Column::Id.eq(group.id.clone()))
+        .filter(groups::Column::TenantId.eq(group.tenant_id.clone()))
+        .filter(groups::Column::Version.eq(expected_version))
+        .exec(&txn)
+        .await
+        .map_err(|e| sql_err(e, "group"))?;
+    if result.rows_affected == 0 {
+        return Err(Error::VersionConflict);
+    }
+    for change in changes {
+        match change {
+            Membership::Add(ids) => add_members(&txn, &group.tenant_id, &group.id, ids).await?,
+            Membership::Remove(ids) => {
+                group_members::Entity::delete_many()
+                    .filter(group_members::Column::GroupId.eq(group.id.clone()))
+                    .filter(group_members::Column::MemberId.is_in(ids.clone()))
+                    .exec(&txn)
+                    .await
+                    .map_err(|e| sql_err(e, "group member"))?;
+            }
+            Membership::RemoveAll => {
+                group_members::Entity::delete_many()
+                    .filter(group_members::Column::GroupId.eq(group.id.clone()))
+                    .exec(&txn)
+                    .await
+                    .map_err(|e| sql_err(e, "group member"))?;
+            }
+        }
+    }
+    txn.commit().await.map_err(|e| sql_err(e, "group"))
+}
+
+/// Adds members (users or groups of the same tenant); ids already members are skipped, an
+/// unknown id is an invalid value.
+async fn add_members(db: &impl ConnectionTrait, tenant_id: &str, group_id: &str, ids: &[String]) -> Result<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let user_ids: HashSet<String> = users::Entity::find()
+        .select_only()
+        .column(users::Column::Id)
+        .filter(users::Column::TenantId.eq(tenant_id))
+        .filter(users::Column::Id.is_in(ids.to_vec()))
+        .into_tuple()
+        .all(db)
+        .await
+        .map_err(|e| sql_err(e, "user"))?
+        .into_iter()
+        .collect();
+    let group_ids: HashSet<String> = groups::Entity::find()
+        .select_only()
+        .column(groups::Column::Id)
+        .filter(groups::Column::TenantId.eq(tenant_id))
+        .filter(groups::Column::Id.is_in(ids.to_vec()))
+        .into_tuple()
+        .all(db)
+        .await
+        .map_err(|e| sql_err(e, "group"))?
+        .into_iter()
+        .collect();
+    let now = now_us();
+    let mut rows = Vec::with_capacity(ids.len());
+    for id in ids {
+        let member_type = if user_ids.contains(id) {
+            MemberType::User
+        } else if group_ids.contains(id) && id != group_id {
+            MemberType::Group
+        } else {
+            return Err(Error::InvalidValue(format!(
+                "member {id} is not a user or group of this tenant"
+            )));
+        };
+        rows.push(group_members::ActiveModel {
+            group_id: Set(group_id.to_string()),
+            member_id: Set(id.clone()),
+            tenant_id: Set(tenant_id.to_string()),
+            member_type: Set(member_type.as_str().to_string()),
+            added_us: Set(now),
+        });
+    }
+    group_members::Entity::insert_many(rows)
+        .on_conflict(
+            OnConflict::columns([group_members::Column::GroupId, group_members::Column::MemberId])
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await
+        .map_err(|e| sql_err(e, "group member"))?;
+    Ok(())
+}
+
+/// One group of the tenant.
+pub async fn get(db: &impl ConnectionTrait, tenant_id: &str, id: &str) -> Result<Group> {
+    groups::Entity::find_by_id(id.to_string())
+        .filter(groups::Column::TenantId.eq(tenant_id))
+        .one(db)
+        .await
+        .map_err(|e| sql_err(e, "group"))?
+        .ok_or_else(|| Error::NotFound(format!("group {id}")))
+        .and_then(to_domain)
+}
+
+/// The members of the given groups, with display names, in the order they were added.
+pub async fn members(
+    db: &impl ConnectionTrait,
+    tenant_id: &str,
+    group_ids: &[String],
+) -> Result<HashMap<String, Vec<Member>>> {
+    let mut out: HashMap<String, Vec<Member>> = HashMap::new();
+    if group_ids.is_empty() {
+        return Ok(out);
+    }
+    let rows: Vec<(String, String, String)> = group_members::Entity::find()
+        .select_only()
+        .column(group_members::Column::GroupId)
+        .column(group_members::Column::MemberId)
+        .column(group_members::Column::MemberType)
+        .filter(group_members::Column::TenantId.eq(tenant_id))
+        .filter(group_members::Column::GroupId.is_in(group_ids.to_vec()))
+        .order_by_asc(group_members::Column::AddedUs)
+        .order_by_asc(group_members::Column::MemberId)
+        .into_tuple()
+        .all(db)
+        .await
+        .map_err(|e| sql_err(e, "group member"))?;
+    let user_ids: Vec<String> = rows
+        .iter()
+        .filter(|(_, _, t)| t == "User")
+        .map(|(_, m, _)| m.clone())
+        .collect();
+    let sub_group_ids: Vec<String> = rows
+        .iter()
+        .filter(|(_, _, t)| t == "Group")
+        .map(|(_, m, _)| m.clone())
+        .collect();
+    let mut names: HashMap<String, String> = HashMap::new();
+    for chunk in user_ids.chunks(500) {
+        let found: Vec<(String, String, Option<String>)> = users::Entity::find()
+            .select_only()
+            .column(users::Column::Id)
+            .column(users::Column::UserName)
+            .column(users::Column::DisplayName)
+            .filter(users::Column::Id.is_in(chunk.to_vec()))
+            .into_tuple()
+            .all(db)
+            .await
+            .map_err(|e| sql_err(e, "user"))?;
+        for (id, user_name, display) in found {
+            names.insert(id, display.unwrap_or(user_name));
+        }
+    }
+    for chunk in sub_group_ids.chunks(500) {
+        let found: Vec<(String, String)> = groups::Entity::find()
+            .select_only()
+            .column(groups::Column::Id)
+            .column(groups::Column::DisplayName)
+            .filter(groups::Column::Id.is_in(chunk.to_vec()))
+            .into_tuple()
+            .all(db)
+            .await
+            .map_err(|e| sql_err(e, "group"))?;
+        names.extend(found);
+    }
+    for (group, member, member_type) in rows {
+        out.entry(group).or_default().push(Member {
+            display: names.get(&member).cloned(),
+            id: member,
+            member_type: MemberType::parse(&member_type),
+        });
+    }
+    Ok(out)
+}
+
+/// Deletes a group and its membership rows; as a member of other groups it leaves them too.
+#[tracing::instrument(skip_all, err)]
+pub async fn delete(db: &(impl ConnectionTrait + TransactionTrait), tenant_id: &str, id: &str) -> Result<()> {
+    let txn = db.begin().await.map_err(|e| sql_err(e, "group"))?;
+    let result = groups::Entity::delete_many()
+        .filter(groups::Column::Id.eq(id))
+        .filter(groups::Column::TenantId.eq(tenant_id))
+        .exec(&txn)
+        .await
+        .map_err(|e| sql_err(e, "group"))?;
+    if result.rows_affected == 0 {
+        return Err(Error::NotFound(format!("group {id}")));
+    }
+    group_members::Entity::delete_many()
+        .filter(
+            sea_orm::Condition::any()
+                .add(group_members::Column::GroupId.eq(id))
+                .add(group_members::Column::MemberId.eq(id)),
+        )
+        .filter(group_members::Column::TenantId.eq(tenant_id))
+        .exec(&txn)
+        .await
+        .map_err(|e| sql_err(e, "group member"))?;
+    txn.commit().await.map_err(|e| sql_err(e, "group"))
+}
+
+/// A page of the tenant's groups matching `filter`, and how many match in all.
+#[tracing::instrument(skip_all, err)]
+pub async fn list(
+    db: &impl ConnectionTrait,
+    tenant_id: &str,
+    filter: Option<&Filter>,
+    sort: Option<&SortKey>,
+    order: SortOrder,
+    offset: u64,
+    limit: u64,
+) -> Result<(Vec<Group>, u64)> {
+    let backend = db.get_database_backend();
+    let mut query = groups::Entity::find().filter(groups::Column::TenantId.eq(tenant_id));
+    if let Some(filter) = filter {
+        query = query.filter(condition(backend, Table::Groups, filter));
+    }
+    let total = query
+        .clone()
+        .count(db)
+        .await
+        .map_err(|e| sql_err(e, "group"))?;
+    if limit == 0 || offset >= total {
+        return Ok((Vec::new(), total));
+    }
+    for (expr, direction) in order_by(backend, Table::Groups, sort, order) {
+        query = query.order_by(expr, direction);
+    }
+    let rows = query
+        .offset(offset)
+        .limit(limit)
+        .all(db)
+        .await
+        .map_err(|e| sql_err(e, "group"))?;
+    let groups = rows.into_iter().map(to_domain).collect::<Result<Vec<_>>>()?;
+    Ok((groups, total))
+}

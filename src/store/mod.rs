@@ -1,0 +1,93 @@
+//! Storage over sea-orm: SQLite (embedded default) and PostgreSQL, the same migrations and
+//! queries on both. Uniqueness comes from unique indexes; `sql_err` turns their violations
+//! into the domain's uniqueness error.
+
+pub mod credentials;
+pub mod entity;
+pub mod filter;
+pub mod groups;
+pub mod tenants;
+pub mod users;
+
+use std::time::Duration;
+
+use migrations::{Migrator, MigratorTrait};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr, SqlErr};
+
+use crate::domain::{Error, Result};
+
+/// Opens the database: SQLite in WAL mode with a busy timeout and foreign keys on, or
+/// PostgreSQL.
+pub async fn connect(url: &str) -> Result<DatabaseConnection> {
+    let mut options = ConnectOptions::new(url.to_string());
+    options
+        .sqlx_logging(false)
+        .connect_timeout(Duration::from_secs(10))
+        .acquire_timeout(Duration::from_secs(30));
+    if url.starts_with("sqlite:") {
+        options.max_connections(8).min_connections(1);
+        options.map_sqlx_sqlite_opts(|opts| {
+            opts.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(10))
+                .foreign_keys(true)
+                // LIKE must respect case so case-exact attributes compare exactly.
+                .pragma("case_sensitive_like", "ON")
+        });
+    } else {
+        options.max_connections(16).min_connections(1);
+    }
+    Database::connect(options)
+        .await
+        .map_err(|e| Error::Internal(format!("cannot open database: {e}")))
+}
+
+/// Applies every pending migration.
+pub async fn migrate(db: &DatabaseConnection) -> Result<()> {
+    Migrator::up(db, None)
+        .await
+        .map_err(|e| Error::Internal(format!("migration failed: {e}")))
+}
+
+/// Maps a database error: unique violations become `Uniqueness`, SQLite's "busy" a retryable
+/// conflict, everything else `Internal`.
+pub fn sql_err(err: DbErr, what: &str) -> Error {
+    if let Some(SqlErr::UniqueConstraintViolation(_)) = err.sql_err() {
+        return Error::Uniqueness(format!("{what} is already in use"));
+    }
+    let text = err.to_string();
+    if text.contains("database is locked") || text.contains("database table is locked") {
+        return Error::VersionConflict;
+    }
+    Error::Internal(text)
+}
+
+/// The current time in microseconds since the epoch.
+pub fn now_us() -> i64 {
+    let nanos = time::OffsetDateTime::now_utc().unix_timestamp_nanos();
+    i64::try_from(nanos / 1000).unwrap_or(i64::MAX)
+}
+
+/// A new resource id.
+pub fn new_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// Runs `op` again while it fails with a version conflict or a busy database, up to a bound.
+pub async fn retry<T, F, Fut>(mut op: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T>>,
+{
+    let mut attempt = 0u32;
+    loop {
+        match op().await {
+            Err(Error::VersionConflict) if attempt < 30 => {
+                attempt += 1;
+                let jitter = u64::from(attempt) * 3 + u64::from(uuid::Uuid::new_v4().as_bytes()[0] % 8);
+                tokio::time::sleep(Duration::from_millis(jitter)).await;
+            }
+            other => return other,
+        }
+    }
+}

@@ -1,0 +1,364 @@
+//! User rows: the document as JSON text, identity columns, and the `user_attrs` index rows
+//! rebuilt on every write.
+
+use std::collections::HashMap;
+
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set, TransactionSession, TransactionTrait,
+};
+use serde_json::{Map, Value};
+
+use super::entity::{group_members, groups, user_attrs, users};
+use super::filter::{Table, condition, order_by};
+use super::{now_us, sql_err};
+use crate::domain::filter::{Filter, SortKey, SortOrder};
+use crate::domain::group::GroupRef;
+use crate::domain::user::{ManagedBy, User, fold_key};
+use crate::domain::{Error, Result};
+
+/// Attributes kept in their own columns rather than in `user_attrs`.
+const COLUMNS: [&str; 4] = ["userName", "externalId", "displayName", "active"];
+
+fn to_domain(m: users::Model) -> Result<User> {
+    let attributes: Map<String, Value> = serde_json::from_str(&m.data)
+        .map_err(|e| Error::Internal(format!("user {} has a corrupt document: {e}", m.id)))?;
+    Ok(User {
+        id: m.id,
+        tenant_id: m.tenant_id,
+        managed_by: ManagedBy::parse(&m.managed_by),
+        version: m.version,
+        created_us: m.created_us,
+        modified_us: m.modified_us,
+        attributes,
+    })
+}
+
+fn row(tenant_id: &str, user_id: &str, attr: &str, ordinal: i32) -> user_attrs::ActiveModel {
+    user_attrs::ActiveModel {
+        tenant_id: Set(tenant_id.to_string()),
+        user_id: Set(user_id.to_string()),
+        attr: Set(attr.to_string()),
+        ordinal: Set(ordinal),
+        str_val: Set(None),
+        str_key: Set(None),
+        num_val: Set(None),
+        bool_val: Set(None),
+        type_key: Set(None),
+        is_primary: Set(None),
+        display_key: Set(None),
+        ..Default::default()
+    }
+}
+
+fn set_scalar(r: &mut user_attrs::ActiveModel, value: &Value) -> bool {
+    match value {
+        Value::String(s) if !s.is_empty() => {
+            r.str_val = Set(Some(s.clone()));
+            r.str_key = Set(Some(fold_key(s)));
+            true
+        }
+        Value::Number(n) => {
+            r.num_val = Set(n.as_f64());
+            true
+        }
+        Value::Bool(b) => {
+            r.bool_val = Set(Some(*b));
+            true
+        }
+        _ => false,
+    }
+}
+
+/// The searchable rows of a document: one per singular value (`title`, `name.familyName`,
+/// `urn:…:User:employeeNumber`) and one per element of a multi-valued attribute.
+pub fn index_rows(tenant_id: &str, user_id: &str, doc: &Map<String, Value>) -> Vec<user_attrs::ActiveModel> {
+    let mut rows = Vec::new();
+    let push_attr = |key: String, value: &Value, rows: &mut Vec<user_attrs::ActiveModel>| match value {
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                let mut r = row(tenant_id, user_id, &key, i32::try_from(i).unwrap_or(i32::MAX));
+                match item {
+                    Value::Object(fields) => {
+                        let main = fields
+                            .get("value")
+                            .or_else(|| fields.get("formatted"))
+                            .or_else(|| fields.get("name"));
+                        if let Some(Value::String(s)) = main
+                            && !s.is_empty()
+                        {
+                            r.str_val = Set(Some(s.clone()));
+                            r.str_key = Set(Some(fold_key(s)));
+                        }
+                        if let Some(level) = fields.get("level").and_then(Value::as_f64) {
+                            r.num_val = Set(Some(level));
+                        }
+                        if let Some(t) = fields.get("type").and_then(Value::as_str) {
+                            r.type_key = Set(Some(fold_key(t)));
+                        }
+                        if let Some(p) = fields.get("primary").and_then(Value::as_bool) {
+                            r.is_primary = Set(Some(p));
+                        }
+                        if let Some(d) = fields.get("display").and_then(Value::as_str) {
+                            r.display_key = Set(Some(fold_key(d)));
+                        }
+                    }
+                    scalar => {
+                        set_scalar(&mut r, scalar);
+                    }
+                }
+                rows.push(r);
+            }
+        }
+        Value::Object(fields) => {
+            for (sub, v) in fields {
+                let mut r = row(tenant_id, user_id, &format!("{key}.{sub}"), 0);
+                if set_scalar(&mut r, v) {
+                    rows.push(r);
+                }
+            }
+        }
+        scalar => {
+            let mut r = row(tenant_id, user_id, &key, 0);
+            if set_scalar(&mut r, scalar) {
+                rows.push(r);
+            }
+        }
+    };
+    for (key, value) in doc {
+        if COLUMNS.contains(&key.as_str()) {
+            continue;
+        }
+        match value {
+            Value::Object(fields) if key.starts_with("urn:") => {
+                for (name, v) in fields {
+                    push_attr(format!("{key}:{name}"), v, &mut rows);
+                }
+            }
+            _ => push_attr(key.clone(), value, &mut rows),
+        }
+    }
+    rows
+}
+
+fn data(user: &User) -> Result<String> {
+    serde_json::to_string(&user.attributes).map_err(|e| Error::Internal(e.to_string()))
+}
+
+async fn write_index(db: &impl ConnectionTrait, user: &User) -> Result<()> {
+    user_attrs::Entity::delete_many()
+        .filter(user_attrs::Column::UserId.eq(user.id.clone()))
+        .exec(db)
+        .await
+        .map_err(|e| sql_err(e, "user"))?;
+    let rows = index_rows(&user.tenant_id, &user.id, &user.attributes);
+    if !rows.is_empty() {
+        user_attrs::Entity::insert_many(rows)
+            .exec_without_returning(db)
+            .await
+            .map_err(|e| sql_err(e, "user"))?;
+    }
+    Ok(())
+}
+
+fn uniqueness(user: &User) -> impl Fn(sea_orm::DbErr) -> Error + '_ {
+    move |e| sql_err(e, &format!("userName {:?}", user.user_name()))
+}
+
+/// Inserts a new user; a taken userName (case-insensitively) is a uniqueness error.
+#[tracing::instrument(skip_all, err)]
+pub async fn insert(db: &(impl ConnectionTrait + TransactionTrait), user: &User) -> Result<()> {
+    let txn = db.begin().await.map_err(|e| sql_err(e, "user"))?;
+    users::Entity::insert(users::ActiveModel {
+        id: Set(user.id.clone()),
+        tenant_id: Set(user.tenant_id.clone()),
+        user_name: Set(user.user_name().to_string()),
+        user_name_key: Set(fold_key(user.user_name())),
+        external_id: Set(user.external_id().map(str::to_string)),
+        display_name: Set(user.display_name().map(str::to_string)),
+        display_name_key: Set(user.display_name().map(fold_key)),
+        active: Set(user.active()),
+        managed_by: Set(user.managed_by.as_str().to_string()),
+        data: Set(data(user)?),
+        version: Set(user.version),
+        created_us: Set(user.created_us),
+        modified_us: Set(user.modified_us),
+    })
+    .exec_without_returning(&txn)
+    .await
+    .map_err(uniqueness(user))?;
+    write_index(&txn, user).await?;
+    txn.commit().await.map_err(|e| sql_err(e, "user"))
+}
+
+/// Stores a changed user if its stored version is still `expected_version`; the stored
+/// version becomes `user.version`.
+#[tracing::instrument(skip_all, err)]
+pub async fn update(
+    db: &(impl ConnectionTrait + TransactionTrait),
+    user: &User,
+    expected_version: i64,
+) -> Result<()> {
+    let txn = db.begin().await.map_err(|e| sql_err(e, "user"))?;
+    let result = users::Entity::update_many()
+        .col_expr(users::Column::UserName, Expr::value(user.user_name().to_string()))
+        .col_expr(users::Column::UserNameKey, Expr::value(fold_key(user.user_name())))
+        .col_expr(users::Column::ExternalId, Expr::value(user.external_id().map(str::to_string)))
+        .col_expr(users::Column::DisplayName, Expr::value(user.display_name().map(str::to_string)))
+        .col_expr(users::Column::DisplayNameKey, Expr::value(user.display_name().map(fold_key)))
+        .col_expr(users::Column::Active, Expr::value(user.active()))
+        .col_expr(users::Column::Data, Expr::value(data(user)?))
+        .col_expr(users::Column::Version, Expr::value(user.version))
+        .col_expr(users::Column::ModifiedUs, Expr::value(user.modified_us))
+        .filter(users::Column::Id.eq(user.id.clone()))
+        .filter(users::Column::TenantId.eq(user.tenant_id.clone()))
+        .filter(users::Column::Version.eq(expected_version))
+        .exec(&txn)
+        .await
+        .map_err(uniqueness(user))?;
+    if result.rows_affected == 0 {
+        return Err(Error::VersionConflict);
+    }
+    write_index(&txn, user).await?;
+    txn.commit().await.map_err(|e| sql_err(e, "user"))
+}
+
+/// One user of the tenant.
+pub async fn get(db: &impl ConnectionTrait, tenant_id: &str, id: &str) -> Result<User> {
+    users::Entity::find_by_id(id.to_string())
+        .filter(users::Column::TenantId.eq(tenant_id))
+        .one(db)
+        .await
+        .map_err(|e| sql_err(e, "user"))?
+        .ok_or_else(|| Error::NotFound(format!("user {id}")))
+        .and_then(to_domain)
+}
+
+/// Deletes a user, its index rows and its group memberships (bumping those groups' versions).
+#[tracing::instrument(skip_all, err)]
+pub async fn delete(db: &(impl ConnectionTrait + TransactionTrait), tenant_id: &str, id: &str) -> Result<()> {
+    let txn = db.begin().await.map_err(|e| sql_err(e, "user"))?;
+    let found = users::Entity::find_by_id(id.to_string())
+        .filter(users::Column::TenantId.eq(tenant_id))
+        .one(&txn)
+        .await
+        .map_err(|e| sql_err(e, "user"))?;
+    if found.is_none() {
+        return Err(Error::NotFound(format!("user {id}")));
+    }
+    let group_ids: Vec<String> = group_members::Entity::find()
+        .select_only()
+        .column(group_members::Column::GroupId)
+        .filter(group_members::Column::MemberId.eq(id))
+        .filter(group_members::Column::TenantId.eq(tenant_id))
+        .into_tuple()
+        .all(&txn)
+        .await
+        .map_err(|e| sql_err(e, "user"))?;
+    if !group_ids.is_empty() {
+        groups::Entity::update_many()
+            .col_expr(groups::Column::Version, Expr::col(groups::Column::Version).add(1))
+            .col_expr(groups::Column::ModifiedUs, Expr::value(now_us()))
+            .filter(groups::Column::Id.is_in(group_ids))
+            .exec(&txn)
+            .await
+            .map_err(|e| sql_err(e, "group"))?;
+    }
+    group_members::Entity::delete_many()
+        .filter(group_members::Column::MemberId.eq(id))
+        .filter(group_members::Column::TenantId.eq(tenant_id))
+        .exec(&txn)
+        .await
+        .map_err(|e| sql_err(e, "user"))?;
+    user_attrs::Entity::delete_many()
+        .filter(user_attrs::Column::UserId.eq(id))
+        .exec(&txn)
+        .await
+        .map_err(|e| sql_err(e, "user"))?;
+    users::Entity::delete_by_id(id.to_string())
+        .exec(&txn)
+        .await
+        .map_err(|e| sql_err(e, "user"))?;
+    txn.commit().await.map_err(|e| sql_err(e, "user"))
+}
+
+/// A page of the tenant's users matching `filter`, and how many match in all.
+#[tracing::instrument(skip_all, err)]
+pub async fn list(
+    db: &impl ConnectionTrait,
+    tenant_id: &str,
+    filter: Option<&Filter>,
+    sort: Option<&SortKey>,
+    order: SortOrder,
+    offset: u64,
+    limit: u64,
+) -> Result<(Vec<User>, u64)> {
+    let backend = db.get_database_backend();
+    let mut query = users::Entity::find().filter(users::Column::TenantId.eq(tenant_id));
+    if let Some(filter) = filter {
+        query = query.filter(condition(backend, Table::Users, filter));
+    }
+    let total = query
+        .clone()
+        .count(db)
+        .await
+        .map_err(|e| sql_err(e, "user"))?;
+    if limit == 0 || offset >= total {
+        return Ok((Vec::new(), total));
+    }
+    for (expr, direction) in order_by(backend, Table::Users, sort, order) {
+        query = query.order_by(expr, direction);
+    }
+    let rows = query
+        .offset(offset)
+        .limit(limit)
+        .all(db)
+        .await
+        .map_err(|e| sql_err(e, "user"))?;
+    let users = rows.into_iter().map(to_domain).collect::<Result<Vec<_>>>()?;
+    Ok((users, total))
+}
+
+/// The groups each of the given users belongs to.
+pub async fn groups_of(
+    db: &impl ConnectionTrait,
+    tenant_id: &str,
+    user_ids: &[String],
+) -> Result<HashMap<String, Vec<GroupRef>>> {
+    let mut out: HashMap<String, Vec<GroupRef>> = HashMap::new();
+    if user_ids.is_empty() {
+        return Ok(out);
+    }
+    let memberships: Vec<(String, String)> = group_members::Entity::find()
+        .select_only()
+        .column(group_members::Column::MemberId)
+        .column(group_members::Column::GroupId)
+        .filter(group_members::Column::TenantId.eq(tenant_id))
+        .filter(group_members::Column::MemberId.is_in(user_ids.to_vec()))
+        .order_by_asc(group_members::Column::AddedUs)
+        .into_tuple()
+        .all(db)
+        .await
+        .map_err(|e| sql_err(e, "group"))?;
+    if memberships.is_empty() {
+        return Ok(out);
+    }
+    let group_ids: Vec<String> = memberships.iter().map(|(_, g)| g.clone()).collect();
+    let names: HashMap<String, String> = groups::Entity::find()
+        .select_only()
+        .column(groups::Column::Id)
+        .column(groups::Column::DisplayName)
+        .filter(groups::Column::Id.is_in(group_ids))
+        .into_tuple::<(String, String)>()
+        .all(db)
+        .await
+        .map_err(|e| sql_err(e, "group"))?
+        .into_iter()
+        .collect();
+    for (member, group) in memberships {
+        let display = names.get(&group).cloned().unwrap_or_default();
+        out.entry(member).or_default().push(GroupRef { id: group, display });
+    }
+    Ok(out)
+}
