@@ -228,6 +228,13 @@ impl Filter {
 
     fn eval(&self, node: &Json, shape: Option<ElemShape>) -> bool {
         match self {
+            // `ne` is the negation of `eq`: a missing value is "not equal".
+            Filter::Compare {
+                field,
+                kind,
+                op: Op::Ne,
+                value,
+            } => !read(node, field, shape).is_some_and(|actual| compare(actual, *kind, Op::Eq, value)),
             Filter::Compare {
                 field,
                 kind,
@@ -266,7 +273,8 @@ fn read<'a>(node: &'a Json, field: &Field, shape: Option<ElemShape>) -> Option<&
             None => Some(node),
         },
     };
-    found.filter(|v| !v.is_null())
+    // Null and "" are both unassigned (RFC 7643 §2.5), as in the SQL form.
+    found.filter(|v| !v.is_null() && v.as_str() != Some(""))
 }
 
 fn is_present(value: &Json) -> bool {

@@ -41,10 +41,20 @@ pub fn resolve(schema: &ResourceSchema, resource: Resource, ast: &parser::Filter
         parser::Filter::Not(inner) => Filter::Not(Box::new(resolve(schema, resource, inner)?)),
         parser::Filter::Present(path) => match target(schema, resource, path)? {
             Target::Scalar { field, kind } => Filter::Present { field, kind },
-            Target::Multi { collection, sub: None, .. } => Filter::NonEmpty(collection),
+            Target::Multi {
+                collection,
+                whole: true,
+                ..
+            }
+            | Target::Multi {
+                collection,
+                sub: None,
+                ..
+            } => Filter::NonEmpty(collection),
             Target::Multi {
                 collection,
                 sub: Some((field, kind)),
+                ..
             } => Filter::Any {
                 collection,
                 filter: Box::new(Filter::Present {
@@ -64,8 +74,7 @@ pub fn resolve(schema: &ResourceSchema, resource: Resource, ast: &parser::Filter
         parser::Filter::Compare { attr, op, value } => match target(schema, resource, attr)? {
             Target::Scalar { field, kind } => compare(field, kind, *op, value, attr)?,
             Target::Multi {
-                collection,
-                sub,
+                collection, sub, ..
             } => {
                 let (field, kind) = sub.ok_or_else(|| {
                     ScimError::invalid_filter(format!("{attr} cannot be compared as a whole"))
@@ -140,7 +149,10 @@ enum Target {
     },
     Multi {
         collection: Collection,
+        /// The sub-attribute compared; for the attribute named whole, its `value`.
         sub: Option<(ElemField, Kind)>,
+        /// Named without a sub-attribute: `pr` tests for any element at all.
+        whole: bool,
     },
     /// A singular complex attribute named without a sub-attribute: its sub-attributes' keys.
     Complex {
@@ -257,14 +269,25 @@ fn target(schema: &ResourceSchema, resource: Resource, path: &parser::AttrPath) 
     };
     if attr.multi_valued {
         let shape = shape_of(attr);
-        let sub = match sub {
-            None if attr.kind == AttrType::Complex => None,
-            None => Some((ElemField::Value, kind_of(attr))),
-            Some(s) => Some(elem_field(attr, shape, s).ok_or_else(|| not_filterable(path))?),
+        let (sub, whole) = match sub {
+            None if attr.kind == AttrType::Complex => {
+                let main = match shape {
+                    ElemShape::Address => "formatted",
+                    ElemShape::Skill => "name",
+                    _ => "value",
+                };
+                (elem_field(attr, shape, main), true)
+            }
+            None => (Some((ElemField::Value, kind_of(attr))), true),
+            Some(s) => (
+                Some(elem_field(attr, shape, s).ok_or_else(|| not_filterable(path))?),
+                false,
+            ),
         };
         return Ok(Target::Multi {
             collection: Collection::Values { key, shape },
             sub,
+            whole,
         });
     }
     if attr.kind == AttrType::Complex {
@@ -295,13 +318,18 @@ fn target(schema: &ResourceSchema, resource: Resource, path: &parser::AttrPath) 
 }
 
 fn join_target(collection: Collection, path: &parser::AttrPath) -> ScimResult<Target> {
+    let whole = path.sub_attr.is_none();
     let sub = match path.sub_attr.as_deref() {
         None => Some((ElemField::Value, EXACT)),
         Some(s) if s.eq_ignore_ascii_case("value") => Some((ElemField::Value, EXACT)),
         Some(s) if s.eq_ignore_ascii_case("type") => Some((ElemField::Type, FOLDED)),
         Some(_) => return Err(not_filterable(path)),
     };
-    Ok(Target::Multi { collection, sub })
+    Ok(Target::Multi {
+        collection,
+        sub,
+        whole,
+    })
 }
 
 pub(crate) fn shape_of(attr: &Attribute) -> ElemShape {
@@ -488,14 +516,8 @@ pub fn sort_key(schema: &ResourceSchema, resource: Resource, text: &str) -> Scim
         Target::Multi {
             collection: Collection::Values { key, .. },
             sub: Some((ElemField::Value, kind)),
+            ..
         } => Ok(SortKey::Primary { key, kind }),
-        Target::Multi {
-            collection: Collection::Values { key, shape },
-            sub: None,
-        } if shape != ElemShape::Skill => Ok(SortKey::Primary {
-            key,
-            kind: FOLDED,
-        }),
         _ => Err(cannot()),
     }
 }

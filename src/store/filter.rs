@@ -285,7 +285,12 @@ fn write_compare(sql: &mut Sql, column: &str, kind: Kind, op: Op, value: &Value)
     }
     let is_text = matches!(kind, Kind::Str { .. });
     let collate = if is_text { sql.collate() } else { "" };
-    sql.push(&format!("({column} IS NOT NULL AND "));
+    if is_text {
+        // "" is unassigned, as in the in-memory evaluator.
+        sql.push(&format!("({column} IS NOT NULL AND {column} <> '' AND "));
+    } else {
+        sql.push(&format!("({column} IS NOT NULL AND "));
+    }
     match (op, value) {
         (Op::Co | Op::Sw | Op::Ew, Value::Str(s)) => {
             let escaped = like_escape(s);

@@ -1,1 +1,11 @@
-//! Integration tests.
+//! Integration tests: the real router on a fresh database with the real migrations, driven
+//! in-process. With `ROLLCALL_TEST_DATABASE_URL` set (a PostgreSQL server URL), every test
+//! gets its own fresh PostgreSQL database instead of a SQLite file.
+
+mod harness;
+
+mod differential;
+mod discovery;
+mod explain;
+mod groups;
+mod users;

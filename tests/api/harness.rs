@@ -1,0 +1,215 @@
+//! `TestApp`: builds the application on a fresh database and sends it requests.
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, Request, StatusCode};
+use http_body_util::BodyExt;
+use rollcall::app::{AppState, router};
+use rollcall::store::{self, credentials, tenants};
+use sea_orm::{ConnectionTrait, DatabaseConnection};
+use serde_json::Value;
+use tower::ServiceExt;
+
+/// A running application on its own database.
+pub struct TestApp {
+    pub router: Router,
+    pub db: DatabaseConnection,
+    pub token: String,
+    pub tenant_id: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+/// What the client saw.
+#[derive(Debug)]
+pub struct TestResponse {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl TestResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Asserts a SCIM error with this status and scimType.
+    #[track_caller]
+    pub fn assert_error(&self, status: u16, scim_type: Option<&str>) {
+        assert_eq!(self.status.as_u16(), status, "body: {}", self.body);
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/scim+json"),
+            "{:?}",
+            self.headers
+        );
+        assert_eq!(
+            self.body["schemas"][0],
+            "urn:ietf:params:scim:api:messages:2.0:Error"
+        );
+        assert_eq!(self.body["status"], status.to_string());
+        assert_eq!(self.body["scimType"].as_str(), scim_type, "body: {}", self.body);
+        assert!(self.body["detail"].as_str().is_some_and(|d| !d.is_empty()));
+    }
+}
+
+async fn fresh_database() -> (DatabaseConnection, Option<tempfile::TempDir>) {
+    match std::env::var("ROLLCALL_TEST_DATABASE_URL") {
+        Ok(server) if !server.is_empty() => {
+            let admin = store::connect(&server).await.expect("connect to PostgreSQL");
+            let name = format!("rollcall_test_{}", uuid::Uuid::new_v4().simple());
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                .await
+                .expect("create test database");
+            admin.close().await.ok();
+            let base = server.rsplit_once('/').map(|(b, _)| b).unwrap_or(&server);
+            let db = store::connect(&format!("{base}/{name}"))
+                .await
+                .expect("connect to test database");
+            (db, None)
+        }
+        _ => {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let url = format!("sqlite://{}/rollcall.db?mode=rwc", dir.path().display());
+            let db = store::connect(&url).await.expect("open SQLite");
+            (db, Some(dir))
+        }
+    }
+}
+
+impl TestApp {
+    /// The application on a fresh, migrated database with tenant `acme` and a SCIM token.
+    pub async fn new() -> TestApp {
+        let (db, dir) = fresh_database().await;
+        store::migrate(&db).await.expect("migrate");
+        let tenant = tenants::create(&db, "acme").await.expect("tenant");
+        let (_, token) = credentials::create(&db, &tenant.id, credentials::Kind::Scim, None, "test")
+            .await
+            .expect("token");
+        let state = AppState::new(db.clone()).expect("schemas");
+        TestApp {
+            router: router(state),
+            db,
+            token,
+            tenant_id: tenant.id,
+            _dir: dir,
+        }
+    }
+
+    /// Another tenant with its own SCIM token.
+    pub async fn other_tenant(&self, slug: &str) -> String {
+        let tenant = tenants::create(&self.db, slug).await.expect("tenant");
+        credentials::create(&self.db, &tenant.id, credentials::Kind::Scim, None, "test")
+            .await
+            .expect("token")
+            .1
+    }
+
+    /// Sends a request with this app's token; `headers` are added as given.
+    pub async fn send(&self, method: Method, path: &str, body: Option<Value>, headers: &[(&str, &str)]) -> TestResponse {
+        self.send_as(&self.token, method, path, body, headers).await
+    }
+
+    pub async fn send_as(&self, token: &str, method: Method, path: &str, body: Option<Value>, headers: &[(&str, &str)]) -> TestResponse {
+        let uri = if path.starts_with('/') && !path.starts_with("/scim/") && path != "/healthz" {
+            format!("/scim/v2{path}")
+        } else {
+            path.to_string()
+        };
+        let mut builder = Request::builder().method(method).uri(uri).header("host", "rollcall.test");
+        if !token.is_empty() {
+            builder = builder.header("authorization", format!("Bearer {token}"));
+        }
+        let has_content_type = headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("content-type"));
+        for (k, v) in headers {
+            builder = builder.header(*k, *v);
+        }
+        let body = match body {
+            Some(v) => {
+                if !has_content_type {
+                    builder = builder.header("content-type", "application/scim+json");
+                }
+                Body::from(v.to_string())
+            }
+            None => Body::empty(),
+        };
+        let response = self
+            .router
+            .clone()
+            .oneshot(builder.body(body).expect("request"))
+            .await
+            .expect("infallible");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.expect("body").to_bytes();
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
+        };
+        TestResponse { status, headers, body }
+    }
+
+    pub async fn get(&self, path: &str) -> TestResponse {
+        self.send(Method::GET, path, None, &[]).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> TestResponse {
+        self.send(Method::POST, path, Some(body), &[]).await
+    }
+
+    pub async fn put(&self, path: &str, body: Value) -> TestResponse {
+        self.send(Method::PUT, path, Some(body), &[]).await
+    }
+
+    pub async fn patch(&self, path: &str, body: Value) -> TestResponse {
+        self.send(Method::PATCH, path, Some(body), &[]).await
+    }
+
+    pub async fn delete(&self, path: &str) -> TestResponse {
+        self.send(Method::DELETE, path, None, &[]).await
+    }
+
+    /// Creates a user and returns its body (asserting 201).
+    pub async fn create_user(&self, body: Value) -> Value {
+        let r = self.post("/Users", body).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        r.body
+    }
+
+    /// Creates a minimal user by userName and returns its id.
+    pub async fn user(&self, user_name: &str) -> String {
+        let body = self
+            .create_user(serde_json::json!({
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                "userName": user_name
+            }))
+            .await;
+        body["id"].as_str().expect("id").to_string()
+    }
+
+    /// Creates a group and returns its id.
+    pub async fn group(&self, display_name: &str, members: &[&str]) -> String {
+        let members: Vec<Value> = members.iter().map(|m| serde_json::json!({"value": m})).collect();
+        let r = self
+            .post(
+                "/Groups",
+                serde_json::json!({
+                    "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+                    "displayName": display_name,
+                    "members": members
+                }),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        r.body["id"].as_str().expect("id").to_string()
+    }
+}
+
+/// The PatchOp envelope.
+pub fn patch_op(ops: Value) -> Value {
+    serde_json::json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": ops
+    })
+}
