@@ -1,6 +1,6 @@
 //! `domain::filter::Filter` → SQL (a sea-orm `Condition`), one exhaustive match. Stored
 //! multi-valued attributes and singular attributes without a column are reached through
-//! EXISTS over `user_attrs`; membership through EXISTS over `group_members`. Every atomic
+//! `id IN (SELECT …)` over `user_attrs`; membership likewise over `group_members`. Every atomic
 //! predicate is two-valued (never NULL), so `NOT` agrees with the in-memory evaluator.
 //! Text ordering uses byte order on both databases (`COLLATE "C"` on PostgreSQL).
 
@@ -50,16 +50,18 @@ impl Table {
 }
 
 /// Accumulates SQL text and its bound values with the backend's placeholders.
-struct Sql {
+struct Sql<'t> {
     backend: DbBackend,
+    tenant_id: &'t str,
     text: String,
     values: Vec<sea_orm::Value>,
 }
 
-impl Sql {
-    fn new(backend: DbBackend) -> Self {
+impl<'t> Sql<'t> {
+    fn new(backend: DbBackend, tenant_id: &'t str) -> Self {
         Sql {
             backend,
+            tenant_id,
             text: String::new(),
             values: Vec::new(),
         }
@@ -91,9 +93,11 @@ impl Sql {
     }
 }
 
-/// The WHERE condition for a resolved filter.
-pub fn condition(backend: DbBackend, table: Table, filter: &Filter) -> Condition {
-    let mut sql = Sql::new(backend);
+/// The WHERE condition for a resolved filter over one tenant's resources. Attribute rows
+/// and memberships are reached through uncorrelated `id IN (SELECT …)` sub-queries, which
+/// both databases answer from the indexes on (tenant, attribute, key).
+pub fn condition(backend: DbBackend, table: Table, tenant_id: &str, filter: &Filter) -> Condition {
+    let mut sql = Sql::new(backend, tenant_id);
     write_filter(&mut sql, table, None, filter);
     Condition::all().add(sql.into_expr())
 }
@@ -204,12 +208,15 @@ fn write_filter(sql: &mut Sql, table: Table, elem: Option<Elem>, filter: &Filter
     }
 }
 
-/// `EXISTS (SELECT 1 FROM user_attrs a WHERE <owner> AND a.attr = ?` — the caller closes it.
+/// `users.id IN (SELECT a.user_id FROM user_attrs a WHERE a.tenant_id = ? AND a.attr = ?`
+/// — the caller closes it.
 fn open_attr(sql: &mut Sql, table: Table, key: &str) {
     sql.push(&format!(
-        "EXISTS (SELECT 1 FROM user_attrs a WHERE a.user_id = {}.\"id\" AND a.attr = ",
+        "{}.\"id\" IN (SELECT a.user_id FROM user_attrs a WHERE a.tenant_id = ",
         table.name()
     ));
+    sql.bind(sql.tenant_id.to_string().into());
+    sql.push(" AND a.attr = ");
     sql.bind(key.to_string().into());
 }
 
@@ -221,16 +228,18 @@ fn open_collection(sql: &mut Sql, table: Table, collection: &Collection) -> Elem
         }
         Collection::Members => {
             sql.push(&format!(
-                "EXISTS (SELECT 1 FROM group_members gm WHERE gm.group_id = {}.\"id\"",
+                "{}.\"id\" IN (SELECT gm.group_id FROM group_members gm WHERE gm.tenant_id = ",
                 table.name()
             ));
+            sql.bind(sql.tenant_id.to_string().into());
             Elem::Members
         }
         Collection::Groups => {
             sql.push(&format!(
-                "EXISTS (SELECT 1 FROM group_members gm WHERE gm.member_id = {}.\"id\"",
+                "{}.\"id\" IN (SELECT gm.member_id FROM group_members gm WHERE gm.tenant_id = ",
                 table.name()
             ));
+            sql.bind(sql.tenant_id.to_string().into());
             Elem::Groups
         }
     }
@@ -337,7 +346,7 @@ pub fn order_by(
     };
     let mut terms = Vec::new();
     if let Some(sort) = sort {
-        let mut sql = Sql::new(backend);
+        let mut sql = Sql::new(backend, "");
         let collate = sql.collate();
         let value = match sort {
             SortKey::Column(c) => {

@@ -300,7 +300,7 @@ pub async fn list(
     let backend = db.get_database_backend();
     let mut query = groups::Entity::find().filter(groups::Column::TenantId.eq(tenant_id));
     if let Some(filter) = filter {
-        query = query.filter(condition(backend, Table::Groups, filter));
+        query = query.filter(condition(backend, Table::Groups, tenant_id, filter));
     }
     let total = query
         .clone()

@@ -297,7 +297,7 @@ pub async fn list(
     let backend = db.get_database_backend();
     let mut query = users::Entity::find().filter(users::Column::TenantId.eq(tenant_id));
     if let Some(filter) = filter {
-        query = query.filter(condition(backend, Table::Users, filter));
+        query = query.filter(condition(backend, Table::Users, tenant_id, filter));
     }
     let total = query
         .clone()
