@@ -26,12 +26,11 @@ impl MemberType {
     }
 }
 
-/// One member of a group, with the display name of what it points at.
+/// One member of a group.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Member {
     pub id: String,
     pub member_type: MemberType,
-    pub display: Option<String>,
 }
 
 /// A group a user belongs to, as rendered in the user's `groups` attribute.

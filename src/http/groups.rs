@@ -228,7 +228,6 @@ async fn membership_changes(state: &AppState, group: &Group, ops: Vec<MemberOp>)
                         let element = serde_json::json!({
                             "value": m.id,
                             "type": m.member_type.as_str(),
-                            "display": m.display,
                         });
                         filter.matches_element(domain::filter::ElemShape::Complex, &element)
                     })

@@ -272,12 +272,15 @@ fn apply_path(
                             "{urn} needs an object value"
                         )));
                     };
+                    // The target is a complex attribute (the extension), so the value's
+                    // sub-attributes are set as given (RFC 7644 §3.5.2.1 appends only when the
+                    // target itself is multi-valued).
                     for (name, v) in fields {
                         if ["schemas", "id"].iter().any(|k| k.eq_ignore_ascii_case(name)) {
                             continue;
                         }
                         let sub_path = parse_path(&format!("{urn}:{name}"))?;
-                        apply_path(schema, doc, op, &sub_path, Some(v))?;
+                        apply_path(schema, doc, OpKind::Replace, &sub_path, Some(v))?;
                     }
                     Ok(())
                 }
@@ -466,7 +469,6 @@ fn apply_multi_items(
         // Whole attribute, no filter.
         (OpKind::Add, None, None) => {
             let new = elements_of(value, attr)?;
-            let start = items.len();
             let mut added = Vec::new();
             for element in new {
                 if let Some(pos) = items.iter().position(|old| same_value(old, &element)) {
@@ -481,7 +483,6 @@ fn apply_multi_items(
             if !primary.is_empty() {
                 clear_primary_except(items, &primary[..1]);
             }
-            let _ = start;
         }
         (OpKind::Replace, None, None) => {
             *items = elements_of(value, attr)?;
@@ -712,7 +713,7 @@ fn group_path(
         if path.attr.name.eq_ignore_ascii_case("displayName") && op == OpKind::Remove {
             return Err(ScimError::invalid_value("displayName is required"));
         }
-        return apply_user_like(schema, doc, op, path, value);
+        return apply_path(schema, doc, op, path, value);
     }
     if path.attr.sub_attr.is_some() || path.sub_attr.is_some() {
         return Err(ScimError::mutability(
@@ -765,14 +766,4 @@ fn value_eq_ids(filter: &parser::Filter) -> Option<Vec<String>> {
         }
         _ => None,
     }
-}
-
-fn apply_user_like(
-    schema: &ResourceSchema,
-    doc: &mut Map<String, Value>,
-    op: OpKind,
-    path: &parser::PatchPath,
-    value: Option<&Value>,
-) -> ScimResult<()> {
-    apply_path(schema, doc, op, path, value)
 }

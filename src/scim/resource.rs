@@ -145,6 +145,9 @@ fn keep_one_primary(items: &mut [Value]) {
 }
 
 fn normalize_single(attr: &Attribute, value: &Value, path: &str) -> ScimResult<Option<Value>> {
+    if value.is_null() {
+        return Ok(None);
+    }
     let wrong = |what: &str| ScimError::invalid_value(format!("{path} must be {what}"));
     let v = match attr.kind {
         AttrType::Complex => {
@@ -243,18 +246,30 @@ pub fn carry_over(schema: &ResourceSchema, old: &Map<String, Value>, new: &mut M
     }
 }
 
-/// Checks the attributes a resource cannot exist without.
+/// Checks the attributes a resource cannot exist without: the core schema's required
+/// attributes, and an extension's required attributes when the resource carries it.
 pub fn require(schema: &ResourceSchema, doc: &Map<String, Value>) -> ScimResult<()> {
-    for attr in schema.core.attributes.iter().filter(|a| a.required) {
-        match doc.get(&attr.name) {
-            Some(Value::String(s)) if !s.trim().is_empty() => {}
-            Some(v) if !v.is_string() && !v.is_null() => {}
-            _ => {
+    let check = |fields: &Map<String, Value>, attrs: &[Attribute], prefix: &str| {
+        for attr in attrs.iter().filter(|a| a.required) {
+            let present = match fields.get(&attr.name) {
+                Some(Value::String(s)) => !s.trim().is_empty(),
+                Some(Value::Array(items)) => !items.is_empty(),
+                Some(v) => !v.is_null(),
+                None => false,
+            };
+            if !present {
                 return Err(ScimError::invalid_value(format!(
-                    "{} is required",
+                    "{prefix}{} is required",
                     attr.name
                 )));
             }
+        }
+        Ok(())
+    };
+    check(doc, &schema.core.attributes, "")?;
+    for ext in &schema.extensions {
+        if let Some(Value::Object(fields)) = doc.get(&ext.id) {
+            check(fields, &ext.attributes, &format!("{}:", ext.id))?;
         }
     }
     Ok(())
@@ -344,15 +359,11 @@ pub fn render_group(group: &Group, members: Option<&[Member]>, base: &str) -> Va
                     crate::domain::group::MemberType::User => "Users",
                     crate::domain::group::MemberType::Group => "Groups",
                 };
-                let mut v = json!({
+                json!({
                     "value": m.id,
                     "$ref": format!("{base}/{endpoint}/{}", m.id),
                     "type": m.member_type.as_str(),
-                });
-                if let Some(display) = &m.display {
-                    v["display"] = Value::String(display.clone());
-                }
-                v
+                })
             })
             .collect();
         out.insert("members".into(), Value::Array(members));

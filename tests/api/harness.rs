@@ -47,7 +47,12 @@ impl TestResponse {
             "urn:ietf:params:scim:api:messages:2.0:Error"
         );
         assert_eq!(self.body["status"], status.to_string());
-        assert_eq!(self.body["scimType"].as_str(), scim_type, "body: {}", self.body);
+        assert_eq!(
+            self.body["scimType"].as_str(),
+            scim_type,
+            "body: {}",
+            self.body
+        );
         assert!(self.body["detail"].as_str().is_some_and(|d| !d.is_empty()));
     }
 }
@@ -55,7 +60,9 @@ impl TestResponse {
 async fn fresh_database() -> (DatabaseConnection, Option<tempfile::TempDir>) {
     match std::env::var("ROLLCALL_TEST_DATABASE_URL") {
         Ok(server) if !server.is_empty() => {
-            let admin = store::connect(&server).await.expect("connect to PostgreSQL");
+            let admin = store::connect(&server)
+                .await
+                .expect("connect to PostgreSQL");
             let name = format!("rollcall_test_{}", uuid::Uuid::new_v4().simple());
             admin
                 .execute_unprepared(&format!("CREATE DATABASE {name}"))
@@ -83,9 +90,10 @@ impl TestApp {
         let (db, dir) = fresh_database().await;
         store::migrate(&db).await.expect("migrate");
         let tenant = tenants::create(&db, "acme").await.expect("tenant");
-        let (_, token) = credentials::create(&db, &tenant.id, credentials::Kind::Scim, None, "test")
-            .await
-            .expect("token");
+        let (_, token) =
+            credentials::create(&db, &tenant.id, credentials::Kind::Scim, None, "test")
+                .await
+                .expect("token");
         let state = AppState::new(db.clone()).expect("schemas");
         TestApp {
             router: router(state),
@@ -106,21 +114,39 @@ impl TestApp {
     }
 
     /// Sends a request with this app's token; `headers` are added as given.
-    pub async fn send(&self, method: Method, path: &str, body: Option<Value>, headers: &[(&str, &str)]) -> TestResponse {
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> TestResponse {
         self.send_as(&self.token, method, path, body, headers).await
     }
 
-    pub async fn send_as(&self, token: &str, method: Method, path: &str, body: Option<Value>, headers: &[(&str, &str)]) -> TestResponse {
+    pub async fn send_as(
+        &self,
+        token: &str,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> TestResponse {
         let uri = if path.starts_with('/') && !path.starts_with("/scim/") && path != "/healthz" {
             format!("/scim/v2{path}")
         } else {
             path.to_string()
         };
-        let mut builder = Request::builder().method(method).uri(uri).header("host", "rollcall.test");
+        let mut builder = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("host", "rollcall.test");
         if !token.is_empty() {
             builder = builder.header("authorization", format!("Bearer {token}"));
         }
-        let has_content_type = headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("content-type"));
+        let has_content_type = headers
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case("content-type"));
         for (k, v) in headers {
             builder = builder.header(*k, *v);
         }
@@ -141,13 +167,23 @@ impl TestApp {
             .expect("infallible");
         let status = response.status();
         let headers = response.headers().clone();
-        let bytes = response.into_body().collect().await.expect("body").to_bytes();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes();
         let body = if bytes.is_empty() {
             Value::Null
         } else {
-            serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
         };
-        TestResponse { status, headers, body }
+        TestResponse {
+            status,
+            headers,
+            body,
+        }
     }
 
     pub async fn get(&self, path: &str) -> TestResponse {
@@ -190,7 +226,10 @@ impl TestApp {
 
     /// Creates a group and returns its id.
     pub async fn group(&self, display_name: &str, members: &[&str]) -> String {
-        let members: Vec<Value> = members.iter().map(|m| serde_json::json!({"value": m})).collect();
+        let members: Vec<Value> = members
+            .iter()
+            .map(|m| serde_json::json!({"value": m}))
+            .collect();
         let r = self
             .post(
                 "/Groups",
@@ -212,4 +251,91 @@ pub fn patch_op(ops: Value) -> Value {
         "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
         "Operations": ops
     })
+}
+
+/// Percent-encodes a query-string value (everything but RFC 3986 unreserved characters).
+pub fn q(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() * 3);
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+pub const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
+pub const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+pub const CONTACT_CENTRE: &str =
+    "urn:rollcall:params:scim:schemas:extension:contactcentre:2.0:User";
+pub const LIST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
+
+impl TestResponse {
+    /// Asserts the status and that the answer is SCIM JSON.
+    #[track_caller]
+    pub fn assert_ok(&self, status: u16) -> &Value {
+        assert_eq!(self.status.as_u16(), status, "body: {}", self.body);
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/scim+json"),
+            "{:?}",
+            self.headers
+        );
+        &self.body
+    }
+
+    /// The ids of a ListResponse's resources, in order.
+    #[track_caller]
+    pub fn ids(&self) -> Vec<String> {
+        assert_eq!(self.status, StatusCode::OK, "body: {}", self.body);
+        assert_eq!(self.body["schemas"][0], LIST_SCHEMA, "body: {}", self.body);
+        self.body["Resources"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|r| r["id"].as_str().expect("id").to_string())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+impl TestApp {
+    /// GET of one resource, asserting 200; its body.
+    pub async fn fetch(&self, path: &str) -> Value {
+        let r = self.get(path).await;
+        r.assert_ok(200);
+        r.body
+    }
+
+    /// The ids a filtered user list returns (the filter is percent-encoded here).
+    pub async fn find_users(&self, filter: &str) -> Vec<String> {
+        self.get(&format!("/Users?filter={}", q(filter)))
+            .await
+            .ids()
+    }
+}
+
+/// The member ids of a group body, sorted.
+pub fn member_ids(group: &Value) -> Vec<String> {
+    let mut ids: Vec<String> = group["members"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|m| m["value"].as_str().expect("member value").to_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    ids.sort();
+    ids
+}
+
+/// Sorted copy of ids.
+pub fn sorted(ids: &[&str]) -> Vec<String> {
+    let mut v: Vec<String> = ids.iter().map(|s| s.to_string()).collect();
+    v.sort();
+    v
 }

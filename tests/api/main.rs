@@ -4,8 +4,10 @@
 
 mod harness;
 
+mod concurrency;
 mod differential;
 mod discovery;
 mod explain;
 mod groups;
+mod idp;
 mod users;
