@@ -13,7 +13,9 @@ use axum::http::Request;
 use http_body_util::BodyExt;
 use rollcall::app::{AppState, router};
 use rollcall::store::{self, credentials, tenants};
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend};
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DbBackend, TransactionSession, TransactionTrait,
+};
 use tower::ServiceExt;
 
 async fn fresh(kind: &str, size: usize) -> (DatabaseConnection, Option<tempfile::TempDir>) {
@@ -21,9 +23,17 @@ async fn fresh(kind: &str, size: usize) -> (DatabaseConnection, Option<tempfile:
         let server = std::env::var("ROLLCALL_BENCH_DATABASE_URL").unwrap_or_default();
         let admin = store::connect(&server).await.expect("connect");
         let name = format!("rollcall_bench_{size}_{}", uuid::Uuid::new_v4().simple());
-        admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.expect("create db");
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE {name}"))
+            .await
+            .expect("create db");
         let base = server.rsplit_once('/').map(|(b, _)| b).unwrap_or(&server);
-        (store::connect(&format!("{base}/{name}")).await.expect("connect"), None)
+        (
+            store::connect(&format!("{base}/{name}"))
+                .await
+                .expect("connect"),
+            None,
+        )
     } else {
         let dir = tempfile::tempdir().expect("tmp");
         let url = format!("sqlite://{}/bench.db?mode=rwc", dir.path().display());
@@ -34,9 +44,13 @@ async fn fresh(kind: &str, size: usize) -> (DatabaseConnection, Option<tempfile:
 /// Bulk-loads `count` users (with one work email each) straight into the tables.
 async fn load(db: &DatabaseConnection, tenant_id: &str, prefix: &str, count: usize) {
     let backend = db.get_database_backend();
-    let truth = if backend == DbBackend::Postgres { "true" } else { "1" };
+    let truth = if backend == DbBackend::Postgres {
+        "true"
+    } else {
+        "1"
+    };
     let batch = 1000;
-    db.execute_unprepared("BEGIN").await.expect("begin");
+    let txn = db.begin().await.expect("begin");
     for start in (0..count).step_by(batch) {
         let end = (start + batch).min(count);
         let mut users = String::from(
@@ -61,10 +75,10 @@ async fn load(db: &DatabaseConnection, tenant_id: &str, prefix: &str, count: usi
                 "('{tenant_id}', '{id}', 'emails', 0, '{prefix}user{n}@x.example', '{prefix}user{n}@x.example', 'work', {truth})"
             ));
         }
-        db.execute_unprepared(&users).await.expect("users");
-        db.execute_unprepared(&attrs).await.expect("attrs");
+        txn.execute_unprepared(&users).await.expect("users");
+        txn.execute_unprepared(&attrs).await.expect("attrs");
     }
-    db.execute_unprepared("COMMIT").await.expect("commit");
+    txn.commit().await.expect("commit");
     db.execute_unprepared("ANALYZE").await.expect("analyze");
 }
 
@@ -90,10 +104,18 @@ async fn measure(app: &axum::Router, token: &str, size: usize, queries: usize) -
         let started = Instant::now();
         let response = app.clone().oneshot(request).await.expect("response");
         let status = response.status();
-        let body = response.into_body().collect().await.expect("body").to_bytes();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes();
         let elapsed = started.elapsed();
         assert!(status.is_success(), "status {status}");
-        assert!(body.windows(17).any(|w| w == b"\"totalResults\":1,"), "user {n} not found");
+        assert!(
+            body.windows(17).any(|w| w == b"\"totalResults\":1,"),
+            "user {n} not found"
+        );
         if i >= 50 {
             times.push(elapsed);
         }

@@ -122,7 +122,9 @@ async fn execute(cli: Cli) -> Result<(), String> {
         Command::Serve(args) => serve(&cli.database_url, args).await,
         Command::Tenant(TenantCommand::Create { slug }) => {
             let db = open(&cli.database_url, true).await?;
-            let tenant = tenants::create(&db, &slug).await.map_err(|e| e.to_string())?;
+            let tenant = tenants::create(&db, &slug)
+                .await
+                .map_err(|e| e.to_string())?;
             println!("{}", tenant.slug);
             Ok(())
         }
@@ -138,17 +140,25 @@ async fn execute(cli: Cli) -> Result<(), String> {
                 return Err("say which kind of token: --scim".into());
             }
             let db = open(&cli.database_url, true).await?;
-            let tenant = tenants::by_slug(&db, &tenant).await.map_err(|e| e.to_string())?;
-            let (_, secret) = credentials::create(&db, &tenant.id, credentials::Kind::Scim, None, &name)
+            let tenant = tenants::by_slug(&db, &tenant)
                 .await
                 .map_err(|e| e.to_string())?;
+            let (_, secret) =
+                credentials::create(&db, &tenant.id, credentials::Kind::Scim, None, &name)
+                    .await
+                    .map_err(|e| e.to_string())?;
             println!("{secret}");
             Ok(())
         }
         Command::Token(TokenCommand::List { tenant }) => {
             let db = open(&cli.database_url, true).await?;
-            let tenant = tenants::by_slug(&db, &tenant).await.map_err(|e| e.to_string())?;
-            for c in credentials::list(&db, &tenant.id).await.map_err(|e| e.to_string())? {
+            let tenant = tenants::by_slug(&db, &tenant)
+                .await
+                .map_err(|e| e.to_string())?;
+            for c in credentials::list(&db, &tenant.id)
+                .await
+                .map_err(|e| e.to_string())?
+            {
                 let kind = match c.kind {
                     credentials::Kind::Scim => "scim",
                     credentials::Kind::User => "user",
@@ -164,7 +174,9 @@ async fn execute(cli: Cli) -> Result<(), String> {
         }
         Command::Token(TokenCommand::Revoke { id }) => {
             let db = open(&cli.database_url, true).await?;
-            credentials::revoke(&db, &id).await.map_err(|e| e.to_string())?;
+            credentials::revoke(&db, &id)
+                .await
+                .map_err(|e| e.to_string())?;
             eprintln!("revoked {id}");
             Ok(())
         }
@@ -185,13 +197,20 @@ async fn serve(url: &str, args: ServeArgs) -> Result<(), String> {
 
 /// On an empty database: tenant `default` and a SCIM token, printed once.
 async fn bootstrap(db: &DatabaseConnection, listen: &str) -> Result<(), String> {
-    if !tenants::list(db).await.map_err(|e| e.to_string())?.is_empty() {
+    if !tenants::list(db)
+        .await
+        .map_err(|e| e.to_string())?
+        .is_empty()
+    {
         return Ok(());
     }
-    let tenant = tenants::create(db, "default").await.map_err(|e| e.to_string())?;
-    let (_, secret) = credentials::create(db, &tenant.id, credentials::Kind::Scim, None, "bootstrap")
+    let tenant = tenants::create(db, "default")
         .await
         .map_err(|e| e.to_string())?;
+    let (_, secret) =
+        credentials::create(db, &tenant.id, credentials::Kind::Scim, None, "bootstrap")
+            .await
+            .map_err(|e| e.to_string())?;
     println!("Created tenant \"default\" with a SCIM token (shown only this once):");
     println!();
     println!("    {secret}");

@@ -6,6 +6,7 @@
 
 pub mod app;
 pub mod cli;
+pub mod directory;
 pub mod domain;
 pub mod http;
 pub mod scim;

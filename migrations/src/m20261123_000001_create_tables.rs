@@ -91,11 +91,31 @@ impl MigrationTrait for Migration {
             )
             .await?;
         for (name, columns, unique) in [
-            ("users_tenant_user_name", &["tenant_id", "user_name_key"][..], true),
-            ("users_tenant_external_id", &["tenant_id", "external_id"][..], false),
-            ("users_tenant_display_name", &["tenant_id", "display_name_key"][..], false),
-            ("users_tenant_created", &["tenant_id", "created_us", "id"][..], false),
-            ("users_tenant_modified", &["tenant_id", "modified_us"][..], false),
+            (
+                "users_tenant_user_name",
+                &["tenant_id", "user_name_key"][..],
+                true,
+            ),
+            (
+                "users_tenant_external_id",
+                &["tenant_id", "external_id"][..],
+                false,
+            ),
+            (
+                "users_tenant_display_name",
+                &["tenant_id", "display_name_key"][..],
+                false,
+            ),
+            (
+                "users_tenant_created",
+                &["tenant_id", "created_us", "id"][..],
+                false,
+            ),
+            (
+                "users_tenant_modified",
+                &["tenant_id", "modified_us"][..],
+                false,
+            ),
         ] {
             manager
                 .create_index(index(name, "users", columns, unique))
@@ -159,9 +179,18 @@ impl MigrationTrait for Migration {
             )
             .await?;
         for (name, columns) in [
-            ("groups_tenant_display_name", &["tenant_id", "display_name_key"][..]),
-            ("groups_tenant_external_id", &["tenant_id", "external_id"][..]),
-            ("groups_tenant_created", &["tenant_id", "created_us", "id"][..]),
+            (
+                "groups_tenant_display_name",
+                &["tenant_id", "display_name_key"][..],
+            ),
+            (
+                "groups_tenant_external_id",
+                &["tenant_id", "external_id"][..],
+            ),
+            (
+                "groups_tenant_created",
+                &["tenant_id", "created_us", "id"][..],
+            ),
         ] {
             manager
                 .create_index(index(name, "groups", columns, false))

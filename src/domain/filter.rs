@@ -183,9 +183,15 @@ pub enum SortOrder {
 pub enum SortKey {
     Column(Column),
     /// A singular stored attribute.
-    Attr { key: String, kind: Kind },
+    Attr {
+        key: String,
+        kind: Kind,
+    },
     /// A multi-valued attribute, by its primary (else first) element's value.
-    Primary { key: String, kind: Kind },
+    Primary {
+        key: String,
+        kind: Kind,
+    },
 }
 
 /// Splits a canonical attribute key into wire-document path segments:
@@ -234,7 +240,8 @@ impl Filter {
                 kind,
                 op: Op::Ne,
                 value,
-            } => !read(node, field, shape).is_some_and(|actual| compare(actual, *kind, Op::Eq, value)),
+            } => !read(node, field, shape)
+                .is_some_and(|actual| compare(actual, *kind, Op::Eq, value)),
             Filter::Compare {
                 field,
                 kind,

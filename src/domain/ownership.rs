@@ -3,7 +3,8 @@
 //! which permission the admin surface may edit it. Every surface reads this one table.
 
 /// The contact-centre extension schema.
-pub const CONTACT_CENTRE: &str = "urn:rollcall:params:scim:schemas:extension:contactcentre:2.0:User";
+pub const CONTACT_CENTRE: &str =
+    "urn:rollcall:params:scim:schemas:extension:contactcentre:2.0:User";
 /// The RFC 7643 enterprise extension schema.
 pub const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 
@@ -39,7 +40,7 @@ impl Mutability {
 }
 
 /// A permission a security profile grants.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Permission {
     ViewUsers,
     CreateUser,
@@ -49,6 +50,39 @@ pub enum Permission {
     ManageRoutingSettings,
     ManageCredentials,
     ManageSettings,
+}
+
+impl Permission {
+    pub const ALL: [Permission; 8] = [
+        Permission::ViewUsers,
+        Permission::CreateUser,
+        Permission::EditUser,
+        Permission::ArchiveUser,
+        Permission::DeleteUser,
+        Permission::ManageRoutingSettings,
+        Permission::ManageCredentials,
+        Permission::ManageSettings,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Permission::ViewUsers => "ViewUsers",
+            Permission::CreateUser => "CreateUser",
+            Permission::EditUser => "EditUser",
+            Permission::ArchiveUser => "ArchiveUser",
+            Permission::DeleteUser => "DeleteUser",
+            Permission::ManageRoutingSettings => "ManageRoutingSettings",
+            Permission::ManageCredentials => "ManageCredentials",
+            Permission::ManageSettings => "ManageSettings",
+        }
+    }
+
+    /// Parses a permission name, case-insensitively.
+    pub fn parse(name: &str) -> Option<Permission> {
+        Permission::ALL
+            .into_iter()
+            .find(|p| p.as_str().eq_ignore_ascii_case(name))
+    }
 }
 
 /// Whether the admin surface may edit an attribute.
@@ -164,6 +198,7 @@ pub static REGISTRY: &[Ownership] = &[
     local(cc!("callRecordingControl"), Permission::EditUser),
     local(cc!("screenRecording"), Permission::EditUser),
     local(cc!("allowActAsAgent"), Permission::EditUser),
+    local(cc!("actAsAgentGranted"), Permission::EditUser),
     local(cc!("interactionCapacity"), Permission::EditUser),
 ];
 

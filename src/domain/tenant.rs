@@ -1,4 +1,6 @@
-//! Tenants: the unit of isolation. Every query is scoped to one.
+//! Tenants: the unit of isolation, and their contact-centre settings.
+
+use serde::{Deserialize, Serialize};
 
 /// A tenant, named by a slug unique across the installation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -6,6 +8,34 @@ pub struct Tenant {
     pub id: String,
     pub slug: String,
     pub created_us: i64,
+}
+
+/// A tenant's settings (`GET|PATCH /admin/v1/settings`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+pub struct Settings {
+    /// Users come from the identity provider only: local creation is off.
+    pub idp_managed: bool,
+    /// Every user edited locally must sit in the agent hierarchy.
+    pub agent_hierarchy_required: bool,
+    /// Agents may be dialled directly on a personal phone number.
+    pub direct_to_agent_dialling: bool,
+    /// The user whose locally-owned values new IdP-created users copy.
+    pub provisioning_template_user: Option<String>,
+    /// The first agent id handed out; later ones skip ids in use.
+    pub agent_id_start: i64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            idp_managed: false,
+            agent_hierarchy_required: false,
+            direct_to_agent_dialling: false,
+            provisioning_template_user: None,
+            agent_id_start: 1000,
+        }
+    }
 }
 
 /// Checks a tenant slug: 1–63 lower-case letters, digits and hyphens, not starting with a hyphen.

@@ -7,6 +7,7 @@ use axum::http::request::Parts;
 use base64::Engine;
 
 use crate::app::AppState;
+use crate::domain::audit::{Actor, ActorKind};
 use crate::scim::ScimError;
 use crate::store::credentials::{self, Credential, Kind};
 
@@ -19,14 +20,21 @@ pub struct ScimAuth {
 
 /// The credential id (Basic only) and secret an `Authorization` header carries.
 fn presented(parts: &Parts) -> Option<(Option<String>, String)> {
-    let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
+    let value = parts
+        .headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .trim();
     let (scheme, rest) = value.split_once(' ')?;
     let rest = rest.trim();
     if scheme.eq_ignore_ascii_case("bearer") {
         return (!rest.is_empty()).then(|| (None, rest.to_string()));
     }
     if scheme.eq_ignore_ascii_case("basic") {
-        let decoded = base64::engine::general_purpose::STANDARD.decode(rest).ok()?;
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(rest)
+            .ok()?;
         let text = String::from_utf8(decoded).ok()?;
         let (id, secret) = text.split_once(':')?;
         return Some((Some(id.to_string()), secret.to_string()));
@@ -34,12 +42,28 @@ fn presented(parts: &Parts) -> Option<(Option<String>, String)> {
     None
 }
 
+impl ScimAuth {
+    /// The audit actor of this client's changes.
+    pub fn actor(&self) -> Actor {
+        Actor {
+            kind: ActorKind::Scim,
+            credential_id: Some(self.credential.id.clone()),
+            user_id: None,
+        }
+    }
+}
+
 impl FromRequestParts<AppState> for ScimAuth {
     type Rejection = ScimError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let (id, secret) = presented(parts).ok_or_else(|| {
-            ScimError::unauthorized("authentication required: send a Bearer token or Basic credentials")
+            ScimError::unauthorized(
+                "authentication required: send a Bearer token or Basic credentials",
+            )
         })?;
         let credential = credentials::authenticate(&state.db, id.as_deref(), &secret)
             .await?

@@ -68,12 +68,20 @@ pub async fn resource_types(State(state): State<AppState>, BaseUrl(base): BaseUr
 }
 
 /// `GET /ResourceTypes/{id}`
-pub async fn resource_type(State(state): State<AppState>, BaseUrl(base): BaseUrl, Path(id): Path<String>) -> ScimResult<ScimJson> {
+pub async fn resource_type(
+    State(state): State<AppState>,
+    BaseUrl(base): BaseUrl,
+    Path(id): Path<String>,
+) -> ScimResult<ScimJson> {
     state
         .registry
         .resource_types
         .iter()
-        .find(|rt| rt.get("id").and_then(Value::as_str).is_some_and(|i| i.eq_ignore_ascii_case(&id)))
+        .find(|rt| {
+            rt.get("id")
+                .and_then(Value::as_str)
+                .is_some_and(|i| i.eq_ignore_ascii_case(&id))
+        })
         .map(|rt| ScimJson::ok(resource_type_json(rt, &base)))
         .ok_or_else(|| ScimError::not_found(format!("resource type {id} not found")))
 }
@@ -90,7 +98,11 @@ pub async fn schemas(State(state): State<AppState>, BaseUrl(base): BaseUrl) -> S
 }
 
 /// `GET /Schemas/{id}`
-pub async fn schema(State(state): State<AppState>, BaseUrl(base): BaseUrl, Path(id): Path<String>) -> ScimResult<ScimJson> {
+pub async fn schema(
+    State(state): State<AppState>,
+    BaseUrl(base): BaseUrl,
+    Path(id): Path<String>,
+) -> ScimResult<ScimJson> {
     state
         .registry
         .schemas()

@@ -148,7 +148,10 @@ pub fn wants_minimal(headers: &HeaderMap) -> bool {
         .get_all("prefer")
         .iter()
         .filter_map(|h| h.to_str().ok())
-        .any(|h| h.split(',').any(|p| p.trim().eq_ignore_ascii_case("return=minimal")))
+        .any(|h| {
+            h.split(',')
+                .any(|p| p.trim().eq_ignore_ascii_case("return=minimal"))
+        })
 }
 
 #[cfg(test)]

@@ -7,19 +7,22 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
 
 use super::auth::ScimAuth;
-use super::extract::{BaseUrl, QueryMap, ScimBody, ScimJson, if_match_ok, if_none_match_hit, wants_minimal};
+use super::extract::{
+    BaseUrl, QueryMap, ScimBody, ScimJson, if_match_ok, if_none_match_hit, wants_minimal,
+};
 use super::{Attempt, optimistic};
 use crate::app::AppState;
 use crate::domain;
+use crate::domain::audit::{Entry, diff};
 use crate::domain::group::Group;
+use crate::scim::ScimResult;
 use crate::scim::filter::{self, Resource};
 use crate::scim::list::{ListParams, list_response};
 use crate::scim::patch::{self, MemberOp};
 use crate::scim::projection::Projection;
 use crate::scim::resource::{etag, member_ids, normalize_input, render_group, require};
-use crate::scim::ScimResult;
-use crate::store::{self, groups as store_groups};
 use crate::store::groups::Membership;
+use crate::store::{self, groups as store_groups};
 
 fn projection(query: &QueryMap) -> Projection {
     let get = |name: &str| {
@@ -32,7 +35,12 @@ fn projection(query: &QueryMap) -> Projection {
     Projection::new(get("attributes"), get("excludedAttributes"), &[])
 }
 
-async fn render(state: &AppState, group: &Group, base: &str, projection: &Projection) -> ScimResult<Value> {
+async fn render(
+    state: &AppState,
+    group: &Group,
+    base: &str,
+    projection: &Projection,
+) -> ScimResult<Value> {
     let members = if projection.wants("members") {
         Some(
             store_groups::members(&state.db, &group.tenant_id, std::slice::from_ref(&group.id))
@@ -47,7 +55,12 @@ async fn render(state: &AppState, group: &Group, base: &str, projection: &Projec
 }
 
 /// A page of groups; shared by GET and POST `/.search`.
-pub async fn list_page(state: &AppState, tenant_id: &str, base: &str, params: &ListParams) -> ScimResult<(Vec<Value>, u64)> {
+pub async fn list_page(
+    state: &AppState,
+    tenant_id: &str,
+    base: &str,
+    params: &ListParams,
+) -> ScimResult<(Vec<Value>, u64)> {
     let schema = &state.registry.group;
     let filter = match params.filter.as_deref().map(str::trim) {
         Some(text) if !text.is_empty() => Some(filter::parse(schema, Resource::Group, text)?),
@@ -68,7 +81,11 @@ pub async fn list_page(state: &AppState, tenant_id: &str, base: &str, params: &L
         params.count,
     )
     .await?;
-    let projection = Projection::new(params.attributes.as_deref(), params.excluded_attributes.as_deref(), &[]);
+    let projection = Projection::new(
+        params.attributes.as_deref(),
+        params.excluded_attributes.as_deref(),
+        &[],
+    );
     let mut members = if projection.wants("members") {
         let ids: Vec<String> = groups.iter().map(|g| g.id.clone()).collect();
         Some(store_groups::members(&state.db, tenant_id, &ids).await?)
@@ -78,7 +95,9 @@ pub async fn list_page(state: &AppState, tenant_id: &str, base: &str, params: &L
     let resources = groups
         .iter()
         .map(|g| {
-            let m = members.as_mut().map(|all| all.remove(&g.id).unwrap_or_default());
+            let m = members
+                .as_mut()
+                .map(|all| all.remove(&g.id).unwrap_or_default());
             projection.apply(render_group(g, m.as_deref(), base))
         })
         .collect();
@@ -87,10 +106,19 @@ pub async fn list_page(state: &AppState, tenant_id: &str, base: &str, params: &L
 
 /// `GET /Groups`
 #[tracing::instrument(skip_all, err)]
-pub async fn list(State(state): State<AppState>, auth: ScimAuth, BaseUrl(base): BaseUrl, query: QueryMap) -> ScimResult<ScimJson> {
+pub async fn list(
+    State(state): State<AppState>,
+    auth: ScimAuth,
+    BaseUrl(base): BaseUrl,
+    query: QueryMap,
+) -> ScimResult<ScimJson> {
     let params = ListParams::from_query(&query.0)?;
     let (resources, total) = list_page(&state, &auth.tenant_id, &base, &params).await?;
-    Ok(ScimJson::ok(list_response(resources, total, params.start_index)))
+    Ok(ScimJson::ok(list_response(
+        resources,
+        total,
+        params.start_index,
+    )))
 }
 
 /// `GET /Groups/{id}`
@@ -113,8 +141,13 @@ pub async fn get(
 }
 
 /// Splits a normalised group body into its attributes and its member ids.
-fn split_members(mut attributes: Map<String, Value>) -> ScimResult<(Map<String, Value>, Option<Vec<String>>)> {
-    let members = attributes.remove("members").map(|m| member_ids(&m)).transpose()?;
+fn split_members(
+    mut attributes: Map<String, Value>,
+) -> ScimResult<(Map<String, Value>, Option<Vec<String>>)> {
+    let members = attributes
+        .remove("members")
+        .map(|m| member_ids(&m))
+        .transpose()?;
     Ok((attributes, members))
 }
 
@@ -141,7 +174,15 @@ pub async fn create(
         attributes,
     };
     let members = members.unwrap_or_default();
-    store::retry(|| store_groups::insert(&state.db, &group, &members)).await?;
+    let entry = Entry::new(
+        &auth.tenant_id,
+        &auth.actor(),
+        "group.create",
+        "group",
+        &group.id,
+        group_changes(None, Some(&group), &[]),
+    );
+    store::retry(|| store_groups::insert(&state.db, &group, &members, &entry)).await?;
     let body = render(&state, &group, &base, &projection(&query)).await?;
     Ok(ScimJson {
         status: StatusCode::CREATED,
@@ -151,7 +192,12 @@ pub async fn create(
     })
 }
 
-async fn current(state: &AppState, tenant_id: &str, id: &str, headers: &HeaderMap) -> ScimResult<Group> {
+async fn current(
+    state: &AppState,
+    tenant_id: &str,
+    id: &str,
+    headers: &HeaderMap,
+) -> ScimResult<Group> {
     let group = store_groups::get(&state.db, tenant_id, id).await?;
     if !if_match_ok(headers, &etag(group.version)) {
         return Err(domain::Error::PreconditionFailed.into());
@@ -159,7 +205,31 @@ async fn current(state: &AppState, tenant_id: &str, id: &str, headers: &HeaderMa
     Ok(group)
 }
 
-async fn store_next(state: &AppState, current: &Group, attributes: Map<String, Value>, changes: &[Membership]) -> ScimResult<Attempt<Group>> {
+/// The audit changes of a group write: attributes, and membership operations as given.
+fn group_changes(
+    before: Option<&Group>,
+    after: Option<&Group>,
+    members: &[Membership],
+) -> Map<String, Value> {
+    let mut changes = diff(before.map(|g| &g.attributes), after.map(|g| &g.attributes));
+    for m in members {
+        let (key, ids) = match m {
+            Membership::Add(ids) => ("members.added", serde_json::json!(ids)),
+            Membership::Remove(ids) => ("members.removed", serde_json::json!(ids)),
+            Membership::RemoveAll => ("members.cleared", Value::Bool(true)),
+        };
+        changes.insert(key.into(), ids);
+    }
+    changes
+}
+
+async fn store_next(
+    state: &AppState,
+    auth: &ScimAuth,
+    current: &Group,
+    attributes: Map<String, Value>,
+    changes: &[Membership],
+) -> ScimResult<Attempt<Group>> {
     if attributes == current.attributes && changes.is_empty() {
         return Ok(Attempt::Done(current.clone()));
     }
@@ -169,13 +239,31 @@ async fn store_next(state: &AppState, current: &Group, attributes: Map<String, V
         modified_us: store::now_us().max(current.modified_us + 1),
         ..current.clone()
     };
-    Ok(match Attempt::from_write(store_groups::update(&state.db, &next, current.version, changes).await)? {
-        Attempt::Done(()) => Attempt::Done(next),
-        Attempt::Conflict => Attempt::Conflict,
-    })
+    let entry = Entry::new(
+        &auth.tenant_id,
+        &auth.actor(),
+        "group.update",
+        "group",
+        &current.id,
+        group_changes(Some(current), Some(&next), changes),
+    );
+    Ok(
+        match Attempt::from_write(
+            store_groups::update(&state.db, &next, current.version, changes, &entry).await,
+        )? {
+            Attempt::Done(()) => Attempt::Done(next),
+            Attempt::Conflict => Attempt::Conflict,
+        },
+    )
 }
 
-async fn answer(state: &AppState, group: &Group, base: &str, headers: &HeaderMap, query: &QueryMap) -> ScimResult<Response> {
+async fn answer(
+    state: &AppState,
+    group: &Group,
+    base: &str,
+    headers: &HeaderMap,
+    query: &QueryMap,
+) -> ScimResult<Response> {
     let tag = etag(group.version);
     if wants_minimal(headers) {
         return Ok((StatusCode::NO_CONTENT, [(axum::http::header::ETAG, tag)]).into_response());
@@ -199,10 +287,13 @@ pub async fn replace(
     let attributes = normalize_input(schema, &body)?;
     require(schema, &attributes)?;
     let (attributes, members) = split_members(attributes)?;
-    let changes = vec![Membership::RemoveAll, Membership::Add(members.unwrap_or_default())];
+    let changes = vec![
+        Membership::RemoveAll,
+        Membership::Add(members.unwrap_or_default()),
+    ];
     let group = optimistic(|| async {
         let group = current(&state, &auth.tenant_id, &id, &headers).await?;
-        store_next(&state, &group, attributes.clone(), &changes).await
+        store_next(&state, &auth, &group, attributes.clone(), &changes).await
     })
     .await?;
     answer(&state, &group, &base, &headers, &query).await
@@ -210,7 +301,11 @@ pub async fn replace(
 
 /// Turns PATCH member operations into join-table changes; a filtered removal other than by
 /// id evaluates its filter against the current members.
-async fn membership_changes(state: &AppState, group: &Group, ops: Vec<MemberOp>) -> ScimResult<Vec<Membership>> {
+async fn membership_changes(
+    state: &AppState,
+    group: &Group,
+    ops: Vec<MemberOp>,
+) -> ScimResult<Vec<Membership>> {
     let mut changes = Vec::with_capacity(ops.len());
     for op in ops {
         changes.push(match op {
@@ -218,10 +313,14 @@ async fn membership_changes(state: &AppState, group: &Group, ops: Vec<MemberOp>)
             MemberOp::Remove(ids) => Membership::Remove(ids),
             MemberOp::RemoveAll => Membership::RemoveAll,
             MemberOp::RemoveWhere(filter) => {
-                let members = store_groups::members(&state.db, &group.tenant_id, std::slice::from_ref(&group.id))
-                    .await?
-                    .remove(&group.id)
-                    .unwrap_or_default();
+                let members = store_groups::members(
+                    &state.db,
+                    &group.tenant_id,
+                    std::slice::from_ref(&group.id),
+                )
+                .await?
+                .remove(&group.id)
+                .unwrap_or_default();
                 let ids = members
                     .into_iter()
                     .filter(|m| {
@@ -259,7 +358,7 @@ pub async fn patch(
         let member_ops = patch::apply_group(schema, &mut attributes, &ops)?;
         require(schema, &attributes)?;
         let changes = membership_changes(&state, &group, member_ops).await?;
-        store_next(&state, &group, attributes, &changes).await
+        store_next(&state, &auth, &group, attributes, &changes).await
     })
     .await?;
     answer(&state, &group, &base, &headers, &query).await
@@ -273,7 +372,15 @@ pub async fn delete(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> ScimResult<StatusCode> {
-    current(&state, &auth.tenant_id, &id, &headers).await?;
-    store::retry(|| store_groups::delete(&state.db, &auth.tenant_id, &id)).await?;
+    let group = current(&state, &auth.tenant_id, &id, &headers).await?;
+    let entry = Entry::new(
+        &auth.tenant_id,
+        &auth.actor(),
+        "group.delete",
+        "group",
+        &id,
+        group_changes(Some(&group), None, &[]),
+    );
+    store::retry(|| store_groups::delete(&state.db, &auth.tenant_id, &id, &entry)).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -41,7 +41,10 @@ pub fn scim_routes() -> Router<AppState> {
         )
         .route("/Groups/.search", post(search::groups))
         .route("/.search", post(search::root))
-        .route("/ServiceProviderConfig", get(discovery::service_provider_config))
+        .route(
+            "/ServiceProviderConfig",
+            get(discovery::service_provider_config),
+        )
         .route("/ResourceTypes", get(discovery::resource_types))
         .route("/ResourceTypes/{id}", get(discovery::resource_type))
         .route("/Schemas", get(discovery::schemas))

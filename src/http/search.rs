@@ -11,25 +11,50 @@ use crate::scim::list::{ListParams, list_response};
 
 /// `POST /Users/.search`
 #[tracing::instrument(skip_all, err)]
-pub async fn users(State(state): State<AppState>, auth: ScimAuth, BaseUrl(base): BaseUrl, ScimBody(body): ScimBody) -> ScimResult<ScimJson> {
+pub async fn users(
+    State(state): State<AppState>,
+    auth: ScimAuth,
+    BaseUrl(base): BaseUrl,
+    ScimBody(body): ScimBody,
+) -> ScimResult<ScimJson> {
     let params = ListParams::from_search(&body)?;
-    let (resources, total) = user_routes::list_page(&state, &auth.tenant_id, &base, &params).await?;
-    Ok(ScimJson::ok(list_response(resources, total, params.start_index)))
+    let (resources, total) =
+        user_routes::list_page(&state, &auth.tenant_id, &base, &params).await?;
+    Ok(ScimJson::ok(list_response(
+        resources,
+        total,
+        params.start_index,
+    )))
 }
 
 /// `POST /Groups/.search`
 #[tracing::instrument(skip_all, err)]
-pub async fn groups(State(state): State<AppState>, auth: ScimAuth, BaseUrl(base): BaseUrl, ScimBody(body): ScimBody) -> ScimResult<ScimJson> {
+pub async fn groups(
+    State(state): State<AppState>,
+    auth: ScimAuth,
+    BaseUrl(base): BaseUrl,
+    ScimBody(body): ScimBody,
+) -> ScimResult<ScimJson> {
     let params = ListParams::from_search(&body)?;
-    let (resources, total) = group_routes::list_page(&state, &auth.tenant_id, &base, &params).await?;
-    Ok(ScimJson::ok(list_response(resources, total, params.start_index)))
+    let (resources, total) =
+        group_routes::list_page(&state, &auth.tenant_id, &base, &params).await?;
+    Ok(ScimJson::ok(list_response(
+        resources,
+        total,
+        params.start_index,
+    )))
 }
 
 /// `POST /.search`: users then groups, paged as one list. A filter that names an attribute
 /// only one resource type has matches nothing of the other type; a filter neither type
 /// understands is `invalidFilter`.
 #[tracing::instrument(skip_all, err)]
-pub async fn root(State(state): State<AppState>, auth: ScimAuth, BaseUrl(base): BaseUrl, ScimBody(body): ScimBody) -> ScimResult<ScimJson> {
+pub async fn root(
+    State(state): State<AppState>,
+    auth: ScimAuth,
+    BaseUrl(base): BaseUrl,
+    ScimBody(body): ScimBody,
+) -> ScimResult<ScimJson> {
     let params = ListParams::from_search(&body)?;
     let offset = params.start_index - 1;
     // Count each type first (count=0 fetches no rows), then fetch the slice that overlaps.
@@ -59,8 +84,13 @@ pub async fn root(State(state): State<AppState>, auth: ScimAuth, BaseUrl(base): 
             count: remaining,
             ..params.clone()
         };
-        let (page, _) = group_routes::list_page(&state, &auth.tenant_id, &base, &group_params).await?;
+        let (page, _) =
+            group_routes::list_page(&state, &auth.tenant_id, &base, &group_params).await?;
         resources.extend(page);
     }
-    Ok(ScimJson::ok(list_response(resources, user_total + group_total, params.start_index)))
+    Ok(ScimJson::ok(list_response(
+        resources,
+        user_total + group_total,
+        params.start_index,
+    )))
 }

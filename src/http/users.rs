@@ -3,24 +3,33 @@
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::auth::ScimAuth;
-use super::extract::{BaseUrl, QueryMap, ScimBody, ScimJson, if_match_ok, if_none_match_hit, wants_minimal};
-use super::{Attempt, optimistic};
+use super::extract::{
+    BaseUrl, QueryMap, ScimBody, ScimJson, if_match_ok, if_none_match_hit, wants_minimal,
+};
 use crate::app::AppState;
-use crate::domain::user::{ManagedBy, User};
-use crate::domain::{self};
+use crate::directory;
+use crate::domain;
+use crate::domain::user::User;
+use crate::domain::validation::Surface;
 use crate::scim::filter::{self, Resource};
 use crate::scim::list::{ListParams, list_response};
 use crate::scim::patch;
 use crate::scim::projection::Projection;
 use crate::scim::resource::{carry_over, etag, normalize_input, render_user, require};
 use crate::scim::{ScimError, ScimResult};
-use crate::store::{self, credentials, users as store_users};
+use crate::store::users as store_users;
 
 fn projection(state: &AppState, query: &QueryMap) -> Projection {
-    let urns: Vec<&str> = state.registry.user.extensions.iter().map(|s| s.id.as_str()).collect();
+    let urns: Vec<&str> = state
+        .registry
+        .user
+        .extensions
+        .iter()
+        .map(|s| s.id.as_str())
+        .collect();
     let get = |name: &str| {
         query
             .0
@@ -32,7 +41,12 @@ fn projection(state: &AppState, query: &QueryMap) -> Projection {
 }
 
 /// Renders one user with its groups, projected.
-async fn render(state: &AppState, user: &User, base: &str, projection: &Projection) -> ScimResult<Value> {
+async fn render(
+    state: &AppState,
+    user: &User,
+    base: &str,
+    projection: &Projection,
+) -> ScimResult<Value> {
     let groups = if projection.wants("groups") {
         store_users::groups_of(&state.db, &user.tenant_id, std::slice::from_ref(&user.id))
             .await?
@@ -45,7 +59,12 @@ async fn render(state: &AppState, user: &User, base: &str, projection: &Projecti
 }
 
 /// A page of users as a ListResponse; shared by GET and POST `/.search`.
-pub async fn list_page(state: &AppState, tenant_id: &str, base: &str, params: &ListParams) -> ScimResult<(Vec<Value>, u64)> {
+pub async fn list_page(
+    state: &AppState,
+    tenant_id: &str,
+    base: &str,
+    params: &ListParams,
+) -> ScimResult<(Vec<Value>, u64)> {
     let schema = &state.registry.user;
     let filter = match params.filter.as_deref().map(str::trim) {
         Some(text) if !text.is_empty() => Some(filter::parse(schema, Resource::User, text)?),
@@ -67,7 +86,11 @@ pub async fn list_page(state: &AppState, tenant_id: &str, base: &str, params: &L
     )
     .await?;
     let urns: Vec<&str> = schema.extensions.iter().map(|s| s.id.as_str()).collect();
-    let projection = Projection::new(params.attributes.as_deref(), params.excluded_attributes.as_deref(), &urns);
+    let projection = Projection::new(
+        params.attributes.as_deref(),
+        params.excluded_attributes.as_deref(),
+        &urns,
+    );
     let mut groups = if projection.wants("groups") {
         let ids: Vec<String> = users.iter().map(|u| u.id.clone()).collect();
         store_users::groups_of(&state.db, tenant_id, &ids).await?
@@ -86,10 +109,19 @@ pub async fn list_page(state: &AppState, tenant_id: &str, base: &str, params: &L
 
 /// `GET /Users`
 #[tracing::instrument(skip_all, err)]
-pub async fn list(State(state): State<AppState>, auth: ScimAuth, BaseUrl(base): BaseUrl, query: QueryMap) -> ScimResult<ScimJson> {
+pub async fn list(
+    State(state): State<AppState>,
+    auth: ScimAuth,
+    BaseUrl(base): BaseUrl,
+    query: QueryMap,
+) -> ScimResult<ScimJson> {
     let params = ListParams::from_query(&query.0)?;
     let (resources, total) = list_page(&state, &auth.tenant_id, &base, &params).await?;
-    Ok(ScimJson::ok(list_response(resources, total, params.start_index)))
+    Ok(ScimJson::ok(list_response(
+        resources,
+        total,
+        params.start_index,
+    )))
 }
 
 /// `GET /Users/{id}`; `If-None-Match` with the current version answers 304.
@@ -121,20 +153,16 @@ pub async fn create(
     ScimBody(body): ScimBody,
 ) -> ScimResult<ScimJson> {
     let schema = &state.registry.user;
-    let mut attributes = normalize_input(schema, &body)?;
+    let attributes = normalize_input(schema, &body)?;
     require(schema, &attributes)?;
-    attributes.entry("active").or_insert(Value::Bool(true));
-    let now = store::now_us();
-    let user = User {
-        id: store::new_id(),
-        tenant_id: auth.tenant_id.clone(),
-        managed_by: ManagedBy::Idp,
-        version: 1,
-        created_us: now,
-        modified_us: now,
+    let user = directory::create(
+        &state.db,
+        &auth.tenant_id,
+        &auth.actor(),
+        Surface::Scim,
         attributes,
-    };
-    store::retry(|| store_users::insert(&state.db, &user)).await?;
+    )
+    .await?;
     let body = render(&state, &user, &base, &projection(&state, &query)).await?;
     Ok(ScimJson {
         status: StatusCode::CREATED,
@@ -145,7 +173,13 @@ pub async fn create(
 }
 
 /// Answers a write: 200 with the resource, or 204 for `Prefer: return=minimal`.
-async fn answer(state: &AppState, user: &User, base: &str, headers: &HeaderMap, query: &QueryMap) -> ScimResult<Response> {
+async fn answer(
+    state: &AppState,
+    user: &User,
+    base: &str,
+    headers: &HeaderMap,
+    query: &QueryMap,
+) -> ScimResult<Response> {
     let tag = etag(user.version);
     if wants_minimal(headers) {
         return Ok((StatusCode::NO_CONTENT, [(axum::http::header::ETAG, tag)]).into_response());
@@ -154,29 +188,12 @@ async fn answer(state: &AppState, user: &User, base: &str, headers: &HeaderMap, 
     Ok(ScimJson::ok(body).with_etag(tag).into_response())
 }
 
-/// Stores `attributes` as the user's next version if `current` is still the stored one.
-async fn store_next(state: &AppState, current: &User, attributes: Map<String, Value>) -> ScimResult<Attempt<User>> {
-    if attributes == current.attributes {
-        return Ok(Attempt::Done(current.clone()));
+fn check_if_match(headers: &HeaderMap, user: &User) -> ScimResult<()> {
+    if if_match_ok(headers, &etag(user.version)) {
+        Ok(())
+    } else {
+        Err(domain::Error::PreconditionFailed.into())
     }
-    let next = User {
-        attributes,
-        version: current.version + 1,
-        modified_us: store::now_us().max(current.modified_us + 1),
-        ..current.clone()
-    };
-    Ok(match Attempt::from_write(store_users::update(&state.db, &next, current.version).await)? {
-        Attempt::Done(()) => Attempt::Done(next),
-        Attempt::Conflict => Attempt::Conflict,
-    })
-}
-
-async fn current(state: &AppState, tenant_id: &str, id: &str, headers: &HeaderMap) -> ScimResult<User> {
-    let user = store_users::get(&state.db, tenant_id, id).await?;
-    if !if_match_ok(headers, &etag(user.version)) {
-        return Err(domain::Error::PreconditionFailed.into());
-    }
-    Ok(user)
 }
 
 /// `PUT /Users/{id}`: replaces what the IdP owns; read-only attributes sent back are ignored,
@@ -194,12 +211,23 @@ pub async fn replace(
     let schema = &state.registry.user;
     let replacement = normalize_input(schema, &body)?;
     require(schema, &replacement)?;
-    let user = optimistic(|| async {
-        let user = current(&state, &auth.tenant_id, &id, &headers).await?;
-        let mut attributes = replacement.clone();
-        carry_over(schema, &user.attributes, &mut attributes);
-        store_next(&state, &user, attributes).await
-    })
+    let user = directory::update(
+        &state.db,
+        &auth.tenant_id,
+        &id,
+        &auth.actor(),
+        Surface::Scim,
+        "user.replace",
+        |user| {
+            let mut attributes = replacement.clone();
+            let headers = &headers;
+            async move {
+                check_if_match(headers, &user)?;
+                carry_over(schema, &user.attributes, &mut attributes);
+                Ok::<_, ScimError>(attributes)
+            }
+        },
+    )
     .await?;
     answer(&state, &user, &base, &headers, &query).await
 }
@@ -217,13 +245,25 @@ pub async fn patch(
 ) -> ScimResult<Response> {
     let schema = &state.registry.user;
     let ops = patch::parse_request(&body)?;
-    let user = optimistic(|| async {
-        let user = current(&state, &auth.tenant_id, &id, &headers).await?;
-        let mut attributes = user.attributes.clone();
-        patch::apply_user(schema, &mut attributes, &ops)?;
-        require(schema, &attributes)?;
-        store_next(&state, &user, attributes).await
-    })
+    let user = directory::update(
+        &state.db,
+        &auth.tenant_id,
+        &id,
+        &auth.actor(),
+        Surface::Scim,
+        "user.patch",
+        |user| {
+            let ops = &ops;
+            let headers = &headers;
+            async move {
+                check_if_match(headers, &user)?;
+                let mut attributes = user.attributes.clone();
+                patch::apply_user(schema, &mut attributes, ops)?;
+                require(schema, &attributes)?;
+                Ok::<_, ScimError>(attributes)
+            }
+        },
+    )
     .await?;
     answer(&state, &user, &base, &headers, &query).await
 }
@@ -236,15 +276,8 @@ pub async fn delete(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> ScimResult<StatusCode> {
-    let user = current(&state, &auth.tenant_id, &id, &headers).await?;
-    let held = credentials::count_for_user(&state.db, &auth.tenant_id, &user.id).await?;
-    if held > 0 {
-        return Err(ScimError::new(
-            409,
-            None,
-            format!("user {id} holds {held} API credential(s); revoke them before deleting the user"),
-        ));
-    }
-    store::retry(|| store_users::delete(&state.db, &auth.tenant_id, &id)).await?;
+    let user = store_users::get(&state.db, &auth.tenant_id, &id).await?;
+    check_if_match(&headers, &user)?;
+    directory::delete(&state.db, &auth.tenant_id, &id, &auth.actor()).await?;
     Ok(StatusCode::NO_CONTENT)
 }

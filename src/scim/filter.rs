@@ -28,7 +28,11 @@ pub fn parse(schema: &ResourceSchema, resource: Resource, text: &str) -> ScimRes
 }
 
 /// Resolves a parsed filter against a resource type's schemas.
-pub fn resolve(schema: &ResourceSchema, resource: Resource, ast: &parser::Filter) -> ScimResult<Filter> {
+pub fn resolve(
+    schema: &ResourceSchema,
+    resource: Resource,
+    ast: &parser::Filter,
+) -> ScimResult<Filter> {
     Ok(match ast {
         parser::Filter::And(a, b) => Filter::And(
             Box::new(resolve(schema, resource, a)?),
@@ -69,7 +73,9 @@ pub fn resolve(schema: &ResourceSchema, resource: Resource, ast: &parser::Filter
                     kind,
                 })
                 .reduce(|a, b| Filter::Or(Box::new(a), Box::new(b)))
-                .ok_or_else(|| ScimError::invalid_filter(format!("{path} has no sub-attributes")))?,
+                .ok_or_else(|| {
+                    ScimError::invalid_filter(format!("{path} has no sub-attributes"))
+                })?,
         },
         parser::Filter::Compare { attr, op, value } => match target(schema, resource, attr)? {
             Target::Scalar { field, kind } => compare(field, kind, *op, value, attr)?,
@@ -165,9 +171,11 @@ fn kind_of(attr: &Attribute) -> Kind {
         AttrType::Boolean => Kind::Bool,
         AttrType::Integer | AttrType::Decimal => Kind::Num,
         AttrType::DateTime => Kind::DateTime,
-        AttrType::String | AttrType::Reference | AttrType::Binary | AttrType::Complex => Kind::Str {
-            case_exact: attr.case_exact,
-        },
+        AttrType::String | AttrType::Reference | AttrType::Binary | AttrType::Complex => {
+            Kind::Str {
+                case_exact: attr.case_exact,
+            }
+        }
     }
 }
 
@@ -182,7 +190,11 @@ fn not_filterable(path: &parser::AttrPath) -> ScimError {
     ScimError::invalid_filter(format!("{path} cannot be filtered on"))
 }
 
-fn target(schema: &ResourceSchema, resource: Resource, path: &parser::AttrPath) -> ScimResult<Target> {
+fn target(
+    schema: &ResourceSchema,
+    resource: Resource,
+    path: &parser::AttrPath,
+) -> ScimResult<Target> {
     let name = path.name.as_str();
     let sub = path.sub_attr.as_deref();
     let is = |n: &str| name.eq_ignore_ascii_case(n);
@@ -244,9 +256,9 @@ fn target(schema: &ResourceSchema, resource: Resource, path: &parser::AttrPath) 
     }
     let (schema_doc, attr) = match &path.uri {
         Some(uri) => {
-            let s = schema.schema(uri).ok_or_else(|| {
-                ScimError::invalid_filter(format!("unknown schema {uri}"))
-            })?;
+            let s = schema
+                .schema(uri)
+                .ok_or_else(|| ScimError::invalid_filter(format!("unknown schema {uri}")))?;
             (s, s.attribute(name).ok_or_else(|| unknown(path))?)
         }
         None => match schema.core.attribute(name) {
@@ -375,7 +387,8 @@ fn element_field(
             "{path} is not a sub-attribute of {outer}"
         )));
     }
-    let bad = || ScimError::invalid_filter(format!("{outer} has no filterable sub-attribute {path}"));
+    let bad =
+        || ScimError::invalid_filter(format!("{outer} has no filterable sub-attribute {path}"));
     match collection {
         Collection::Members | Collection::Groups => {
             let as_path = parser::AttrPath {
@@ -446,11 +459,9 @@ fn compare(
                 ))),
             };
         }
-        (Kind::Str { case_exact }, parser::CompValue::Str(s)) => Value::Str(if case_exact {
-            s.clone()
-        } else {
-            fold_key(s)
-        }),
+        (Kind::Str { case_exact }, parser::CompValue::Str(s)) => {
+            Value::Str(if case_exact { s.clone() } else { fold_key(s) })
+        }
         (Kind::Str { .. }, _) => return Err(mismatch("a string")),
         (Kind::Bool, v) => {
             let b = match v {
@@ -586,7 +597,10 @@ mod tests {
         ] {
             let err = users(text).expect_err(text);
             assert_eq!(err.status, 400, "{text}");
-            assert_eq!(err.scim_type, Some(super::super::error::ScimType::InvalidFilter));
+            assert_eq!(
+                err.scim_type,
+                Some(super::super::error::ScimType::InvalidFilter)
+            );
             assert!(err.detail.contains(needle), "{text}: {}", err.detail);
         }
     }

@@ -51,9 +51,9 @@ fn parse_sort_order(s: &str) -> ScimResult<SortOrder> {
 }
 
 fn parse_int(name: &str, text: &str) -> ScimResult<i64> {
-    text.trim().parse::<i64>().map_err(|_| {
-        ScimError::invalid_value(format!("{name} must be an integer, not {text:?}"))
-    })
+    text.trim()
+        .parse::<i64>()
+        .map_err(|_| ScimError::invalid_value(format!("{name} must be an integer, not {text:?}")))
 }
 
 fn clamp(params: &mut ListParams, start_index: Option<i64>, count: Option<i64>) {
@@ -96,7 +96,9 @@ impl ListParams {
     /// From a POST `/.search` body (RFC 7644 §3.4.3).
     pub fn from_search(body: &Value) -> ScimResult<ListParams> {
         let Some(fields) = body.as_object() else {
-            return Err(ScimError::invalid_syntax("the search body must be a JSON object"));
+            return Err(ScimError::invalid_syntax(
+                "the search body must be a JSON object",
+            ));
         };
         let get = |name: &str| {
             fields
@@ -132,11 +134,14 @@ impl ListParams {
         let int = |name: &str| -> ScimResult<Option<i64>> {
             match get(name) {
                 None => Ok(None),
-                Some(Value::Number(n)) => n.as_i64().map(Some).ok_or_else(|| {
-                    ScimError::invalid_value(format!("{name} must be an integer"))
-                }),
+                Some(Value::Number(n)) => n
+                    .as_i64()
+                    .map(Some)
+                    .ok_or_else(|| ScimError::invalid_value(format!("{name} must be an integer"))),
                 Some(Value::String(s)) => parse_int(name, s).map(Some),
-                Some(_) => Err(ScimError::invalid_value(format!("{name} must be an integer"))),
+                Some(_) => Err(ScimError::invalid_value(format!(
+                    "{name} must be an integer"
+                ))),
             }
         };
         let mut params = ListParams {

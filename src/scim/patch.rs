@@ -35,7 +35,9 @@ pub struct Operation {
 /// Parses a PatchOp request body.
 pub fn parse_request(body: &Value) -> ScimResult<Vec<Operation>> {
     let Some(fields) = body.as_object() else {
-        return Err(ScimError::invalid_syntax("the PATCH body must be a JSON object"));
+        return Err(ScimError::invalid_syntax(
+            "the PATCH body must be a JSON object",
+        ));
     };
     let get = |name: &str| {
         fields
@@ -114,7 +116,8 @@ fn parse_operation(index: usize, op: &Value) -> ScimResult<Operation> {
 }
 
 fn parse_path(text: &str) -> ScimResult<parser::PatchPath> {
-    parser::parse_path(text).map_err(|e| ScimError::invalid_path(format!("invalid path {text:?}: {e}")))
+    parser::parse_path(text)
+        .map_err(|e| ScimError::invalid_path(format!("invalid path {text:?}: {e}")))
 }
 
 /// Applies operations to a user's attribute document.
@@ -216,7 +219,10 @@ fn locate<'a>(schema: &'a ResourceSchema, path: &parser::AttrPath) -> ScimResult
         .ok_or_else(|| ScimError::invalid_path(format!("unknown attribute {path}")))
 }
 
-fn container<'m>(doc: &'m mut Map<String, Value>, extension: Option<&str>) -> ScimResult<&'m mut Map<String, Value>> {
+fn container<'m>(
+    doc: &'m mut Map<String, Value>,
+    extension: Option<&str>,
+) -> ScimResult<&'m mut Map<String, Value>> {
     match extension {
         None => Ok(doc),
         Some(urn) => doc
@@ -233,10 +239,7 @@ fn check_writable(attr: &Attribute, path: &parser::PatchPath) -> ScimResult<()> 
             "{} is read-only over SCIM",
             path.attr
         ))),
-        Mutability::Immutable => Err(ScimError::mutability(format!(
-            "{} is immutable",
-            path.attr
-        ))),
+        Mutability::Immutable => Err(ScimError::mutability(format!("{} is immutable", path.attr))),
         Mutability::ReadWrite | Mutability::WriteOnly => Ok(()),
     }
 }
@@ -276,7 +279,10 @@ fn apply_path(
                     // sub-attributes are set as given (RFC 7644 §3.5.2.1 appends only when the
                     // target itself is multi-valued).
                     for (name, v) in fields {
-                        if ["schemas", "id"].iter().any(|k| k.eq_ignore_ascii_case(name)) {
+                        if ["schemas", "id"]
+                            .iter()
+                            .any(|k| k.eq_ignore_ascii_case(name))
+                        {
                             continue;
                         }
                         let sub_path = parse_path(&format!("{urn}:{name}"))?;
@@ -350,9 +356,9 @@ fn apply_single(
             }
         }
         (Some(sub_name), _) => {
-            let sub = attr
-                .sub(sub_name)
-                .ok_or_else(|| ScimError::invalid_path(format!("unknown attribute {}", path.attr)))?;
+            let sub = attr.sub(sub_name).ok_or_else(|| {
+                ScimError::invalid_path(format!("unknown attribute {}", path.attr))
+            })?;
             if sub.mutability == Mutability::ReadOnly {
                 return Err(ScimError::mutability(format!("{} is read-only", path.attr)));
             }
@@ -479,7 +485,10 @@ fn apply_multi_items(
                     added.push(items.len() - 1);
                 }
             }
-            let primary: Vec<usize> = added.into_iter().filter(|&i| is_primary(&items[i])).collect();
+            let primary: Vec<usize> = added
+                .into_iter()
+                .filter(|&i| is_primary(&items[i]))
+                .collect();
             if !primary.is_empty() {
                 clear_primary_except(items, &primary[..1]);
             }
@@ -522,7 +531,9 @@ fn apply_multi_items(
                 }
                 let base = items.len();
                 items.extend(new);
-                let primary: Vec<usize> = (base..items.len()).filter(|&i| is_primary(&items[i])).collect();
+                let primary: Vec<usize> = (base..items.len())
+                    .filter(|&i| is_primary(&items[i]))
+                    .collect();
                 if !primary.is_empty() {
                     clear_primary_except(items, &primary[..1]);
                 }
@@ -550,7 +561,11 @@ fn apply_multi_items(
             }
         }
         (OpKind::Add | OpKind::Replace, Some(sub), filter) => {
-            let normalized = normalize_value(sub, value.unwrap_or(&Value::Null), &format!("{}.{}", attr.name, sub.name))?;
+            let normalized = normalize_value(
+                sub,
+                value.unwrap_or(&Value::Null),
+                &format!("{}.{}", attr.name, sub.name),
+            )?;
             let Some(v) = normalized else {
                 for &i in &selected {
                     if let Some(obj) = items[i].as_object_mut() {
@@ -642,7 +657,9 @@ fn element_filter(
     filter: &parser::Filter,
 ) -> ScimResult<Filter> {
     if attr.kind != AttrType::Complex && shape_of(attr) != ElemShape::Simple {
-        return Err(ScimError::invalid_path(format!("{path} takes no value filter")));
+        return Err(ScimError::invalid_path(format!(
+            "{path} takes no value filter"
+        )));
     }
     let collection = Collection::Values {
         key: attr.name.clone(),
@@ -691,7 +708,14 @@ pub fn apply_group(
             }
             Some(text) => {
                 let path = parse_path(text)?;
-                group_path(schema, doc, &mut member_ops, op.op, &path, op.value.as_ref())?;
+                group_path(
+                    schema,
+                    doc,
+                    &mut member_ops,
+                    op.op,
+                    &path,
+                    op.value.as_ref(),
+                )?;
             }
         }
     }
@@ -706,8 +730,16 @@ fn group_path(
     path: &parser::PatchPath,
     value: Option<&Value>,
 ) -> ScimResult<()> {
-    if path.attr.uri.as_deref().is_some_and(|u| !u.eq_ignore_ascii_case(&schema.core.id)) {
-        return Err(ScimError::invalid_path(format!("unknown attribute {}", path.attr)));
+    if path
+        .attr
+        .uri
+        .as_deref()
+        .is_some_and(|u| !u.eq_ignore_ascii_case(&schema.core.id))
+    {
+        return Err(ScimError::invalid_path(format!(
+            "unknown attribute {}",
+            path.attr
+        )));
     }
     if !path.attr.name.eq_ignore_ascii_case("members") {
         if path.attr.name.eq_ignore_ascii_case("displayName") && op == OpKind::Remove {
@@ -721,7 +753,9 @@ fn group_path(
         ));
     }
     match (op, &path.filter) {
-        (OpKind::Add, None) => member_ops.push(MemberOp::Add(member_ids(value.unwrap_or(&Value::Null))?)),
+        (OpKind::Add, None) => {
+            member_ops.push(MemberOp::Add(member_ids(value.unwrap_or(&Value::Null))?))
+        }
         (OpKind::Replace, None) => {
             member_ops.push(MemberOp::RemoveAll);
             member_ops.push(MemberOp::Add(member_ids(value.unwrap_or(&Value::Null))?));
@@ -735,8 +769,14 @@ fn group_path(
             if let Some(ids) = ids {
                 member_ops.push(MemberOp::Remove(ids));
             } else {
-                let element = resolve_element(schema, Resource::Group, &path.attr, &Collection::Members, filter)
-                    .map_err(|e| ScimError::invalid_path(e.detail))?;
+                let element = resolve_element(
+                    schema,
+                    Resource::Group,
+                    &path.attr,
+                    &Collection::Members,
+                    filter,
+                )
+                .map_err(|e| ScimError::invalid_path(e.detail))?;
                 member_ops.push(MemberOp::RemoveWhere(element));
             }
         }
@@ -756,7 +796,10 @@ fn value_eq_ids(filter: &parser::Filter) -> Option<Vec<String>> {
             attr,
             op: parser::CompareOp::Eq,
             value: parser::CompValue::Str(id),
-        } if attr.uri.is_none() && attr.sub_attr.is_none() && attr.name.eq_ignore_ascii_case("value") => {
+        } if attr.uri.is_none()
+            && attr.sub_attr.is_none()
+            && attr.name.eq_ignore_ascii_case("value") =>
+        {
             Some(vec![id.clone()])
         }
         parser::Filter::Or(a, b) => {

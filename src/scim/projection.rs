@@ -120,7 +120,9 @@ impl Projection {
                     out.insert(key, value);
                     continue;
                 }
-                let Value::Object(inner) = value else { continue };
+                let Value::Object(inner) = value else {
+                    continue;
+                };
                 let mut kept = Map::new();
                 for (name, v) in inner {
                     let subs: Vec<&Selector> = selected
@@ -195,9 +197,11 @@ fn pick(value: Value, selectors: &[&Selector]) -> Option<Value> {
     let keep = |obj: Map<String, Value>| -> Map<String, Value> {
         obj.into_iter()
             .filter(|(k, _)| {
-                selectors
-                    .iter()
-                    .any(|s| s.sub.as_deref().is_some_and(|sub| sub.eq_ignore_ascii_case(k)))
+                selectors.iter().any(|s| {
+                    s.sub
+                        .as_deref()
+                        .is_some_and(|sub| sub.eq_ignore_ascii_case(k))
+                })
             })
             .collect()
     };
@@ -259,7 +263,9 @@ mod tests {
     #[test]
     fn attributes_keep_always_returned_and_requested_sub_attributes() {
         let p = Projection::new(
-            Some(&format!("userName,name.familyName,emails.value,{ENT}:department")),
+            Some(&format!(
+                "userName,name.familyName,emails.value,{ENT}:department"
+            )),
             None,
             &[ENT],
         );
@@ -278,7 +284,11 @@ mod tests {
 
     #[test]
     fn excluded_attributes_remove_but_never_id() {
-        let p = Projection::new(None, Some(&format!("emails,id,name.givenName,{ENT}")), &[ENT]);
+        let p = Projection::new(
+            None,
+            Some(&format!("emails,id,name.givenName,{ENT}")),
+            &[ENT],
+        );
         assert_eq!(
             p.apply(user()),
             json!({

@@ -9,14 +9,15 @@ use crate::domain::group::{Group, GroupRef, Member};
 use crate::domain::ownership::Mutability;
 use crate::domain::user::User;
 
-
 /// Normalises a client's resource body (POST or PUT): keys take their canonical names,
 /// values their schema types (`"True"` → `true`), unknown and read-only attributes are
 /// dropped, `password` is never kept. Core attributes come out at the top level,
 /// extension attributes under their schema URN.
 pub fn normalize_input(schema: &ResourceSchema, body: &Value) -> ScimResult<Map<String, Value>> {
     let Some(input) = body.as_object() else {
-        return Err(ScimError::invalid_syntax("the request body must be a JSON object"));
+        return Err(ScimError::invalid_syntax(
+            "the request body must be a JSON object",
+        ));
     };
     let mut out = Map::new();
     for (key, value) in input {
@@ -77,7 +78,10 @@ fn set_input(
     attr: &Attribute,
     value: &Value,
 ) -> ScimResult<()> {
-    if matches!(attr.mutability, Mutability::ReadOnly | Mutability::WriteOnly) {
+    if matches!(
+        attr.mutability,
+        Mutability::ReadOnly | Mutability::WriteOnly
+    ) {
         return Ok(());
     }
     let normalized = normalize_value(attr, value, &attr.name)?;
@@ -154,7 +158,9 @@ fn normalize_single(attr: &Attribute, value: &Value, path: &str) -> ScimResult<O
             let fields = match value {
                 Value::Object(fields) => fields.clone(),
                 // A bare value for a complex attribute names its `value` (Entra's manager).
-                Value::String(_) | Value::Number(_) | Value::Bool(_) if attr.sub("value").is_some() => {
+                Value::String(_) | Value::Number(_) | Value::Bool(_)
+                    if attr.sub("value").is_some() =>
+                {
                     let mut m = Map::new();
                     m.insert("value".into(), value.clone());
                     m
@@ -202,9 +208,7 @@ fn normalize_single(attr: &Attribute, value: &Value, path: &str) -> ScimResult<O
             _ => return Err(wrong("a number")),
         },
         AttrType::DateTime => match value {
-            Value::String(s) if crate::domain::filter::parse_datetime(s).is_some() => {
-                value.clone()
-            }
+            Value::String(s) if crate::domain::filter::parse_datetime(s).is_some() => value.clone(),
             _ => return Err(wrong("an RFC 3339 date-time")),
         },
         AttrType::String | AttrType::Reference | AttrType::Binary => match value {

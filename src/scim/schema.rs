@@ -68,7 +68,9 @@ impl Schema {
 }
 
 fn find<'a>(attributes: &'a [Attribute], name: &str) -> Option<&'a Attribute> {
-    attributes.iter().find(|a| a.name.eq_ignore_ascii_case(name))
+    attributes
+        .iter()
+        .find(|a| a.name.eq_ignore_ascii_case(name))
 }
 
 /// A resource type's schemas: the core one and its extensions.
@@ -276,7 +278,10 @@ pub fn schema_json(schema: &Schema, base: &str, security_profiles: &[String]) ->
                 } else {
                     fields.insert(
                         "canonicalValues".into(),
-                        security_profiles.iter().map(|p| Value::String(p.clone())).collect(),
+                        security_profiles
+                            .iter()
+                            .map(|p| Value::String(p.clone()))
+                            .collect(),
                     );
                 }
             }

@@ -3,7 +3,10 @@
 //! lets authentication find the row by hash. The comparison is constant-time.
 
 use base64::Engine;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, Set,
+};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
@@ -44,7 +47,11 @@ fn to_domain(m: credentials::Model) -> Credential {
     Credential {
         id: m.id,
         tenant_id: m.tenant_id,
-        kind: if m.kind == "user" { Kind::User } else { Kind::Scim },
+        kind: if m.kind == "user" {
+            Kind::User
+        } else {
+            Kind::Scim
+        },
         user_id: m.user_id,
         name: m.name,
         created_us: m.created_us,
@@ -93,7 +100,8 @@ pub async fn authenticate(
     secret: &str,
 ) -> Result<Option<Credential>> {
     let digest = hash(secret);
-    let mut query = credentials::Entity::find().filter(credentials::Column::SecretHash.eq(digest.clone()));
+    let mut query =
+        credentials::Entity::find().filter(credentials::Column::SecretHash.eq(digest.clone()));
     if let Some(id) = id {
         query = query.filter(credentials::Column::Id.eq(id));
     }
@@ -129,7 +137,11 @@ pub async fn revoke(db: &impl ConnectionTrait, id: &str) -> Result<()> {
 }
 
 /// How many credentials a user holds.
-pub async fn count_for_user(db: &impl ConnectionTrait, tenant_id: &str, user_id: &str) -> Result<u64> {
+pub async fn count_for_user(
+    db: &impl ConnectionTrait,
+    tenant_id: &str,
+    user_id: &str,
+) -> Result<u64> {
     credentials::Entity::find()
         .filter(credentials::Column::TenantId.eq(tenant_id))
         .filter(credentials::Column::UserId.eq(user_id))

@@ -380,12 +380,18 @@ pub fn order_by(
         };
         let values = std::mem::take(&mut sql.values);
         terms.push((
-            Expr::cust_with_values(format!("(CASE WHEN {value} IS NULL THEN 1 ELSE 0 END)"), values.clone()),
+            Expr::cust_with_values(
+                format!("(CASE WHEN {value} IS NULL THEN 1 ELSE 0 END)"),
+                values.clone(),
+            ),
             nulls,
         ));
         terms.push((Expr::cust_with_values(value, values), dir));
     }
-    terms.push((Expr::cust(format!("{}.\"created_us\"", table.name())), Order::Asc));
+    terms.push((
+        Expr::cust(format!("{}.\"created_us\"", table.name())),
+        Order::Asc,
+    ));
     terms.push((Expr::cust(format!("{}.\"id\"", table.name())), Order::Asc));
     terms
 }

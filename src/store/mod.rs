@@ -2,6 +2,8 @@
 //! queries on both. Uniqueness comes from unique indexes; `sql_err` turns their violations
 //! into the domain's uniqueness error.
 
+pub mod audit;
+pub mod catalog;
 pub mod credentials;
 pub mod entity;
 pub mod filter;
@@ -84,7 +86,8 @@ where
         match op().await {
             Err(Error::VersionConflict) if attempt < 30 => {
                 attempt += 1;
-                let jitter = u64::from(attempt) * 3 + u64::from(uuid::Uuid::new_v4().as_bytes()[0] % 8);
+                let jitter =
+                    u64::from(attempt) * 3 + u64::from(uuid::Uuid::new_v4().as_bytes()[0] % 8);
                 tokio::time::sleep(Duration::from_millis(jitter)).await;
             }
             other => return other,

@@ -12,9 +12,11 @@ use serde_json::{Map, Value};
 
 use super::entity::{group_members, groups, user_attrs, users};
 use super::filter::{Table, condition, order_by};
-use super::{now_us, sql_err};
+use super::{audit, now_us, sql_err};
+use crate::domain::audit::Entry;
 use crate::domain::filter::{Filter, SortKey, SortOrder};
 use crate::domain::group::GroupRef;
+use crate::domain::ownership::CONTACT_CENTRE;
 use crate::domain::user::{ManagedBy, User, fold_key};
 use crate::domain::{Error, Result};
 
@@ -73,59 +75,69 @@ fn set_scalar(r: &mut user_attrs::ActiveModel, value: &Value) -> bool {
 
 /// The searchable rows of a document: one per singular value (`title`, `name.familyName`,
 /// `urn:…:User:employeeNumber`) and one per element of a multi-valued attribute.
-pub fn index_rows(tenant_id: &str, user_id: &str, doc: &Map<String, Value>) -> Vec<user_attrs::ActiveModel> {
+pub fn index_rows(
+    tenant_id: &str,
+    user_id: &str,
+    doc: &Map<String, Value>,
+) -> Vec<user_attrs::ActiveModel> {
     let mut rows = Vec::new();
-    let push_attr = |key: String, value: &Value, rows: &mut Vec<user_attrs::ActiveModel>| match value {
-        Value::Array(items) => {
-            for (i, item) in items.iter().enumerate() {
-                let mut r = row(tenant_id, user_id, &key, i32::try_from(i).unwrap_or(i32::MAX));
-                match item {
-                    Value::Object(fields) => {
-                        let main = fields
-                            .get("value")
-                            .or_else(|| fields.get("formatted"))
-                            .or_else(|| fields.get("name"));
-                        if let Some(Value::String(s)) = main
-                            && !s.is_empty()
-                        {
-                            r.str_val = Set(Some(s.clone()));
-                            r.str_key = Set(Some(fold_key(s)));
+    let push_attr =
+        |key: String, value: &Value, rows: &mut Vec<user_attrs::ActiveModel>| match value {
+            Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    let mut r = row(
+                        tenant_id,
+                        user_id,
+                        &key,
+                        i32::try_from(i).unwrap_or(i32::MAX),
+                    );
+                    match item {
+                        Value::Object(fields) => {
+                            let main = fields
+                                .get("value")
+                                .or_else(|| fields.get("formatted"))
+                                .or_else(|| fields.get("name"));
+                            if let Some(Value::String(s)) = main
+                                && !s.is_empty()
+                            {
+                                r.str_val = Set(Some(s.clone()));
+                                r.str_key = Set(Some(fold_key(s)));
+                            }
+                            if let Some(level) = fields.get("level").and_then(Value::as_f64) {
+                                r.num_val = Set(Some(level));
+                            }
+                            if let Some(t) = fields.get("type").and_then(Value::as_str) {
+                                r.type_key = Set(Some(fold_key(t)));
+                            }
+                            if let Some(p) = fields.get("primary").and_then(Value::as_bool) {
+                                r.is_primary = Set(Some(p));
+                            }
+                            if let Some(d) = fields.get("display").and_then(Value::as_str) {
+                                r.display_key = Set(Some(fold_key(d)));
+                            }
                         }
-                        if let Some(level) = fields.get("level").and_then(Value::as_f64) {
-                            r.num_val = Set(Some(level));
-                        }
-                        if let Some(t) = fields.get("type").and_then(Value::as_str) {
-                            r.type_key = Set(Some(fold_key(t)));
-                        }
-                        if let Some(p) = fields.get("primary").and_then(Value::as_bool) {
-                            r.is_primary = Set(Some(p));
-                        }
-                        if let Some(d) = fields.get("display").and_then(Value::as_str) {
-                            r.display_key = Set(Some(fold_key(d)));
+                        scalar => {
+                            set_scalar(&mut r, scalar);
                         }
                     }
-                    scalar => {
-                        set_scalar(&mut r, scalar);
-                    }
-                }
-                rows.push(r);
-            }
-        }
-        Value::Object(fields) => {
-            for (sub, v) in fields {
-                let mut r = row(tenant_id, user_id, &format!("{key}.{sub}"), 0);
-                if set_scalar(&mut r, v) {
                     rows.push(r);
                 }
             }
-        }
-        scalar => {
-            let mut r = row(tenant_id, user_id, &key, 0);
-            if set_scalar(&mut r, scalar) {
-                rows.push(r);
+            Value::Object(fields) => {
+                for (sub, v) in fields {
+                    let mut r = row(tenant_id, user_id, &format!("{key}.{sub}"), 0);
+                    if set_scalar(&mut r, v) {
+                        rows.push(r);
+                    }
+                }
             }
-        }
-    };
+            scalar => {
+                let mut r = row(tenant_id, user_id, &key, 0);
+                if set_scalar(&mut r, scalar) {
+                    rows.push(r);
+                }
+            }
+        };
     for (key, value) in doc {
         if COLUMNS.contains(&key.as_str()) {
             continue;
@@ -163,12 +175,40 @@ async fn write_index(db: &impl ConnectionTrait, user: &User) -> Result<()> {
 }
 
 fn uniqueness(user: &User) -> impl Fn(sea_orm::DbErr) -> Error + '_ {
-    move |e| sql_err(e, &format!("userName {:?}", user.user_name()))
+    move |e| {
+        let text = e.to_string();
+        let what = if text.contains("agent_id") {
+            format!(
+                "agentId {:?}",
+                contact_centre(user, "agentId").unwrap_or_default()
+            )
+        } else if text.contains("personal_phone") {
+            format!(
+                "personalPhoneNumber {:?}",
+                contact_centre(user, "personalPhoneNumber").unwrap_or_default()
+            )
+        } else {
+            format!("userName {:?}", user.user_name())
+        };
+        sql_err(e, &what)
+    }
+}
+
+/// A string attribute of the user's contact-centre extension.
+fn contact_centre<'a>(user: &'a User, name: &str) -> Option<&'a str> {
+    user.attributes
+        .get(CONTACT_CENTRE)
+        .and_then(|cc| cc.get(name))
+        .and_then(Value::as_str)
 }
 
 /// Inserts a new user; a taken userName (case-insensitively) is a uniqueness error.
 #[tracing::instrument(skip_all, err)]
-pub async fn insert(db: &(impl ConnectionTrait + TransactionTrait), user: &User) -> Result<()> {
+pub async fn insert(
+    db: &(impl ConnectionTrait + TransactionTrait),
+    user: &User,
+    entry: &Entry,
+) -> Result<()> {
     let txn = db.begin().await.map_err(|e| sql_err(e, "user"))?;
     users::Entity::insert(users::ActiveModel {
         id: Set(user.id.clone()),
@@ -184,11 +224,14 @@ pub async fn insert(db: &(impl ConnectionTrait + TransactionTrait), user: &User)
         version: Set(user.version),
         created_us: Set(user.created_us),
         modified_us: Set(user.modified_us),
+        agent_id: Set(contact_centre(user, "agentId").map(str::to_string)),
+        personal_phone: Set(contact_centre(user, "personalPhoneNumber").map(str::to_string)),
     })
     .exec_without_returning(&txn)
     .await
     .map_err(uniqueness(user))?;
     write_index(&txn, user).await?;
+    audit::record(&txn, entry).await?;
     txn.commit().await.map_err(|e| sql_err(e, "user"))
 }
 
@@ -199,18 +242,42 @@ pub async fn update(
     db: &(impl ConnectionTrait + TransactionTrait),
     user: &User,
     expected_version: i64,
+    entry: &Entry,
 ) -> Result<()> {
     let txn = db.begin().await.map_err(|e| sql_err(e, "user"))?;
     let result = users::Entity::update_many()
-        .col_expr(users::Column::UserName, Expr::value(user.user_name().to_string()))
-        .col_expr(users::Column::UserNameKey, Expr::value(fold_key(user.user_name())))
-        .col_expr(users::Column::ExternalId, Expr::value(user.external_id().map(str::to_string)))
-        .col_expr(users::Column::DisplayName, Expr::value(user.display_name().map(str::to_string)))
-        .col_expr(users::Column::DisplayNameKey, Expr::value(user.display_name().map(fold_key)))
+        .col_expr(
+            users::Column::UserName,
+            Expr::value(user.user_name().to_string()),
+        )
+        .col_expr(
+            users::Column::UserNameKey,
+            Expr::value(fold_key(user.user_name())),
+        )
+        .col_expr(
+            users::Column::ExternalId,
+            Expr::value(user.external_id().map(str::to_string)),
+        )
+        .col_expr(
+            users::Column::DisplayName,
+            Expr::value(user.display_name().map(str::to_string)),
+        )
+        .col_expr(
+            users::Column::DisplayNameKey,
+            Expr::value(user.display_name().map(fold_key)),
+        )
         .col_expr(users::Column::Active, Expr::value(user.active()))
         .col_expr(users::Column::Data, Expr::value(data(user)?))
         .col_expr(users::Column::Version, Expr::value(user.version))
         .col_expr(users::Column::ModifiedUs, Expr::value(user.modified_us))
+        .col_expr(
+            users::Column::AgentId,
+            Expr::value(contact_centre(user, "agentId").map(str::to_string)),
+        )
+        .col_expr(
+            users::Column::PersonalPhone,
+            Expr::value(contact_centre(user, "personalPhoneNumber").map(str::to_string)),
+        )
         .filter(users::Column::Id.eq(user.id.clone()))
         .filter(users::Column::TenantId.eq(user.tenant_id.clone()))
         .filter(users::Column::Version.eq(expected_version))
@@ -221,6 +288,7 @@ pub async fn update(
         return Err(Error::VersionConflict);
     }
     write_index(&txn, user).await?;
+    audit::record(&txn, entry).await?;
     txn.commit().await.map_err(|e| sql_err(e, "user"))
 }
 
@@ -237,7 +305,12 @@ pub async fn get(db: &impl ConnectionTrait, tenant_id: &str, id: &str) -> Result
 
 /// Deletes a user, its index rows and its group memberships (bumping those groups' versions).
 #[tracing::instrument(skip_all, err)]
-pub async fn delete(db: &(impl ConnectionTrait + TransactionTrait), tenant_id: &str, id: &str) -> Result<()> {
+pub async fn delete(
+    db: &(impl ConnectionTrait + TransactionTrait),
+    tenant_id: &str,
+    id: &str,
+    entry: &Entry,
+) -> Result<()> {
     let txn = db.begin().await.map_err(|e| sql_err(e, "user"))?;
     let found = users::Entity::find_by_id(id.to_string())
         .filter(users::Column::TenantId.eq(tenant_id))
@@ -258,7 +331,10 @@ pub async fn delete(db: &(impl ConnectionTrait + TransactionTrait), tenant_id: &
         .map_err(|e| sql_err(e, "user"))?;
     if !group_ids.is_empty() {
         groups::Entity::update_many()
-            .col_expr(groups::Column::Version, Expr::col(groups::Column::Version).add(1))
+            .col_expr(
+                groups::Column::Version,
+                Expr::col(groups::Column::Version).add(1),
+            )
             .col_expr(groups::Column::ModifiedUs, Expr::value(now_us()))
             .filter(groups::Column::Id.is_in(group_ids))
             .exec(&txn)
@@ -280,6 +356,7 @@ pub async fn delete(db: &(impl ConnectionTrait + TransactionTrait), tenant_id: &
         .exec(&txn)
         .await
         .map_err(|e| sql_err(e, "user"))?;
+    audit::record(&txn, entry).await?;
     txn.commit().await.map_err(|e| sql_err(e, "user"))
 }
 
@@ -316,7 +393,10 @@ pub async fn list(
         .all(db)
         .await
         .map_err(|e| sql_err(e, "user"))?;
-    let users = rows.into_iter().map(to_domain).collect::<Result<Vec<_>>>()?;
+    let users = rows
+        .into_iter()
+        .map(to_domain)
+        .collect::<Result<Vec<_>>>()?;
     Ok((users, total))
 }
 
@@ -358,7 +438,60 @@ pub async fn groups_of(
         .collect();
     for (member, group) in memberships {
         let display = names.get(&group).cloned().unwrap_or_default();
-        out.entry(member).or_default().push(GroupRef { id: group, display });
+        out.entry(member)
+            .or_default()
+            .push(GroupRef { id: group, display });
     }
     Ok(out)
+}
+
+/// The smallest agent id at or above `start` that no user of the tenant holds. The unique
+/// index still decides: a concurrent writer that took the same id makes the insert fail and
+/// the caller try again.
+pub async fn next_agent_id(
+    db: &impl ConnectionTrait,
+    tenant_id: &str,
+    start: i64,
+) -> Result<String> {
+    let taken: Vec<Option<String>> = users::Entity::find()
+        .select_only()
+        .column(users::Column::AgentId)
+        .filter(users::Column::TenantId.eq(tenant_id))
+        .filter(users::Column::AgentId.is_not_null())
+        .into_tuple()
+        .all(db)
+        .await
+        .map_err(|e| sql_err(e, "user"))?;
+    let mut numbers: Vec<i64> = taken
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s.parse().ok())
+        .filter(|n| *n >= start)
+        .collect();
+    numbers.sort_unstable();
+    let mut candidate = start;
+    for n in numbers {
+        if n == candidate {
+            candidate += 1;
+        } else if n > candidate {
+            break;
+        }
+    }
+    Ok(candidate.to_string())
+}
+
+/// The user with that userName (case-insensitively).
+pub async fn by_user_name(
+    db: &impl ConnectionTrait,
+    tenant_id: &str,
+    user_name: &str,
+) -> Result<User> {
+    users::Entity::find()
+        .filter(users::Column::TenantId.eq(tenant_id))
+        .filter(users::Column::UserNameKey.eq(fold_key(user_name)))
+        .one(db)
+        .await
+        .map_err(|e| sql_err(e, "user"))?
+        .ok_or_else(|| Error::NotFound(format!("user {user_name}")))
+        .and_then(to_domain)
 }

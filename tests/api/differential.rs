@@ -4,6 +4,7 @@
 
 use std::collections::BTreeSet;
 
+use rollcall::domain::audit::{Actor, Entry};
 use rollcall::domain::filter::SortOrder;
 use rollcall::domain::user::{ManagedBy, User};
 use rollcall::scim::filter::{self, Resource};
@@ -39,7 +40,8 @@ impl Rng {
 }
 
 const WORDS: &[&str] = &[
-    "alpha", "Alpha", "ALPHA", "beta", "al%pha", "a_b", "x!y", "Élan", "élan", "straße", "zed", "b", "",
+    "alpha", "Alpha", "ALPHA", "beta", "al%pha", "a_b", "x!y", "Élan", "élan", "straße", "zed",
+    "b", "",
 ];
 const TYPES: &[&str] = &["work", "Work", "home", "other"];
 const ENT: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
@@ -122,7 +124,9 @@ fn quoted(s: &str) -> String {
 
 fn string_atom(rng: &mut Rng, attrs: &[&str]) -> String {
     let attr = rng.pick(attrs);
-    let op = rng.pick(&["eq", "ne", "co", "sw", "ew", "gt", "ge", "lt", "le", "pr", "EQ"]);
+    let op = rng.pick(&[
+        "eq", "ne", "co", "sw", "ew", "gt", "ge", "lt", "le", "pr", "EQ",
+    ]);
     if *op == "pr" {
         return format!("{attr} pr");
     }
@@ -155,7 +159,11 @@ fn atom(rng: &mut Rng, group_ids: &[String]) -> String {
                 "id",
             ],
         ),
-        5 => format!("active {} {}", rng.pick(&["eq", "ne"]), rng.pick(&["true", "false"])),
+        5 => format!(
+            "active {} {}",
+            rng.pick(&["eq", "ne"]),
+            rng.pick(&["true", "false"])
+        ),
         6 => {
             let us = BASE_US + (rng.below(6) as i64) * 1_000_000;
             let when = rollcall::scim::resource::format_time(us);
@@ -175,7 +183,12 @@ fn atom(rng: &mut Rng, group_ids: &[String]) -> String {
         ),
         8 => format!(
             "emails[{}].value {} {}",
-            rng.pick(&["type eq \"work\"", "primary eq true", "not (type eq \"home\")", "type pr"]),
+            rng.pick(&[
+                "type eq \"work\"",
+                "primary eq true",
+                "not (type eq \"home\")",
+                "type pr"
+            ]),
             rng.pick(&["eq", "co", "sw"]),
             quoted(*rng.pick(WORDS))
         ),
@@ -192,7 +205,15 @@ fn atom(rng: &mut Rng, group_ids: &[String]) -> String {
                 format!("groups.value eq {}", quoted(rng.pick(group_ids).as_str()))
             }
         }
-        _ => format!("{} pr", rng.pick(&["emails", "name", "groups", "urn:rollcall:params:scim:schemas:extension:contactcentre:2.0:User:mediaLessMode"])),
+        _ => format!(
+            "{} pr",
+            rng.pick(&[
+                "emails",
+                "name",
+                "groups",
+                "urn:rollcall:params:scim:schemas:extension:contactcentre:2.0:User:mediaLessMode"
+            ])
+        ),
     }
 }
 
@@ -230,7 +251,17 @@ async fn run(seed: u64, users: usize, filters: usize) {
             modified_us: BASE_US + (rng.below(6) as i64) * 1_000_000,
             attributes: random_doc(&mut rng, n),
         };
-        store_users::insert(&app.db, &user).await.expect("insert user");
+        let entry = Entry::new(
+            &app.tenant_id,
+            &Actor::cli(),
+            "user.create",
+            "user",
+            &user.id,
+            Default::default(),
+        );
+        store_users::insert(&app.db, &user, &entry)
+            .await
+            .expect("insert user");
         stored.push(user);
     }
     let mut group_ids = Vec::new();
@@ -246,18 +277,36 @@ async fn run(seed: u64, users: usize, filters: usize) {
             version: 1,
             created_us: BASE_US,
             modified_us: BASE_US,
-            attributes: json!({"displayName": format!("g{g}")}).as_object().cloned().unwrap_or_default(),
+            attributes: json!({"displayName": format!("g{g}")})
+                .as_object()
+                .cloned()
+                .unwrap_or_default(),
         };
-        store_groups::insert(&app.db, &group, &members).await.expect("insert group");
+        let entry = Entry::new(
+            &app.tenant_id,
+            &Actor::cli(),
+            "group.create",
+            "group",
+            &group.id,
+            Default::default(),
+        );
+        store_groups::insert(&app.db, &group, &members, &entry)
+            .await
+            .expect("insert group");
         group_ids.push(group.id);
     }
     let ids: Vec<String> = stored.iter().map(|u| u.id.clone()).collect();
-    let mut memberships = store_users::groups_of(&app.db, &app.tenant_id, &ids).await.expect("groups");
+    let mut memberships = store_users::groups_of(&app.db, &app.tenant_id, &ids)
+        .await
+        .expect("groups");
     let rendered: Vec<(String, Value)> = stored
         .iter()
         .map(|u| {
             let groups = memberships.remove(&u.id).unwrap_or_default();
-            (u.id.clone(), render_user(&registry.user, u, &groups, "http://t/scim/v2"))
+            (
+                u.id.clone(),
+                render_user(&registry.user, u, &groups, "http://t/scim/v2"),
+            )
         })
         .collect();
     let mut checked = 0;
@@ -267,9 +316,17 @@ async fn run(seed: u64, users: usize, filters: usize) {
             Ok(f) => f,
             Err(e) => panic!("generated filter {text:?} was refused: {}", e.detail),
         };
-        let (found, total) = store_users::list(&app.db, &app.tenant_id, Some(&resolved), None, SortOrder::Ascending, 0, 10_000)
-            .await
-            .unwrap_or_else(|e| panic!("SQL for {text:?} failed: {e}"));
+        let (found, total) = store_users::list(
+            &app.db,
+            &app.tenant_id,
+            Some(&resolved),
+            None,
+            SortOrder::Ascending,
+            0,
+            10_000,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("SQL for {text:?} failed: {e}"));
         let sql: BTreeSet<String> = found.into_iter().map(|u| u.id).collect();
         let memory: BTreeSet<String> = rendered
             .iter()
@@ -278,8 +335,16 @@ async fn run(seed: u64, users: usize, filters: usize) {
             .collect();
         assert_eq!(total as usize, sql.len(), "count for {text:?}");
         if sql != memory {
-            let only_sql: Vec<&Value> = rendered.iter().filter(|(id, _)| sql.contains(id) && !memory.contains(id)).map(|(_, d)| d).collect();
-            let only_memory: Vec<&Value> = rendered.iter().filter(|(id, _)| memory.contains(id) && !sql.contains(id)).map(|(_, d)| d).collect();
+            let only_sql: Vec<&Value> = rendered
+                .iter()
+                .filter(|(id, _)| sql.contains(id) && !memory.contains(id))
+                .map(|(_, d)| d)
+                .collect();
+            let only_memory: Vec<&Value> = rendered
+                .iter()
+                .filter(|(id, _)| memory.contains(id) && !sql.contains(id))
+                .map(|(_, d)| d)
+                .collect();
             panic!(
                 "seed {seed}: filter {text:?}\nresolved {resolved:?}\nonly in SQL: {only_sql:#?}\nonly in memory: {only_memory:#?}"
             );

@@ -5,7 +5,9 @@ use rollcall::scim::filter::{self, Resource};
 use rollcall::scim::schema::Registry;
 use rollcall::store::entity::users;
 use rollcall::store::filter::{Table, condition};
-use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryTrait, Statement};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryTrait, Statement,
+};
 
 use crate::harness::TestApp;
 
@@ -19,17 +21,30 @@ async fn plan(app: &TestApp, text: &str) -> String {
     let backend = app.db.get_database_backend();
     let statement = users::Entity::find()
         .filter(users::Column::TenantId.eq(app.tenant_id.clone()))
-        .filter(condition(backend, Table::Users, &app.tenant_id, &resolve(text)))
+        .filter(condition(
+            backend,
+            Table::Users,
+            &app.tenant_id,
+            &resolve(text),
+        ))
         .build(backend);
     let prefix = match backend {
         DbBackend::Postgres => "EXPLAIN ",
         _ => "EXPLAIN QUERY PLAN ",
     };
-    let explained = Statement::from_sql_and_values(backend, format!("{prefix}{}", statement.sql), statement.values.map(|v| v.0).unwrap_or_default());
+    let explained = Statement::from_sql_and_values(
+        backend,
+        format!("{prefix}{}", statement.sql),
+        statement.values.map(|v| v.0).unwrap_or_default(),
+    );
     let rows = app.db.query_all_raw(explained).await.expect("explain");
     rows.iter()
         .map(|row| {
-            let column = if backend == DbBackend::Postgres { "QUERY PLAN" } else { "detail" };
+            let column = if backend == DbBackend::Postgres {
+                "QUERY PLAN"
+            } else {
+                "detail"
+            };
             row.try_get::<String>("", column).unwrap_or_default()
         })
         .collect::<Vec<_>>()
@@ -70,7 +85,10 @@ async fn populate(app: &TestApp) {
                 app.tenant_id,
             ));
         }
-        app.db.execute_unprepared(&attrs).await.expect("insert attrs");
+        app.db
+            .execute_unprepared(&attrs)
+            .await
+            .expect("insert attrs");
     }
     app.db.execute_unprepared("ANALYZE").await.expect("analyze");
 }
@@ -80,9 +98,15 @@ async fn user_name_and_external_id_lookups_use_indexes() {
     let app = TestApp::new().await;
     populate(&app).await;
     let by_user_name = plan(&app, "userName eq \"User42\"").await;
-    assert!(by_user_name.contains("users_tenant_user_name"), "plan:\n{by_user_name}");
+    assert!(
+        by_user_name.contains("users_tenant_user_name"),
+        "plan:\n{by_user_name}"
+    );
     let by_external_id = plan(&app, "externalId eq \"ext-42\"").await;
-    assert!(by_external_id.contains("users_tenant_external_id"), "plan:\n{by_external_id}");
+    assert!(
+        by_external_id.contains("users_tenant_external_id"),
+        "plan:\n{by_external_id}"
+    );
     let by_email = plan(&app, "emails[type eq \"work\"].value eq \"a@b.example\"").await;
     assert!(by_email.contains("user_attrs_key"), "plan:\n{by_email}");
 }

@@ -350,3 +350,26 @@ async fn missing_display_name_unknown_id_and_other_tenants() {
     let list = app.send_as(&other, Method::GET, "/Groups", None, &[]).await;
     assert!(list.ids().is_empty());
 }
+
+#[tokio::test]
+async fn unknown_member_in_create_or_put_is_400_and_changes_nothing() {
+    let app = TestApp::new().await;
+    let a = app.user("alice").await;
+    let ghost = "00000000-0000-0000-0000-00000000dead";
+    app.post(
+        "/Groups",
+        json!({"schemas": [GROUP_SCHEMA], "displayName": "Ghosts", "members": [{"value": a}, {"value": ghost}]}),
+    )
+    .await
+    .assert_error(400, Some("invalidValue"));
+    assert!(app.get("/Groups").await.ids().is_empty());
+    let g = app.group("Ops", &[&a]).await;
+    let before = app.fetch(&format!("/Groups/{g}")).await;
+    app.put(
+        &format!("/Groups/{g}"),
+        json!({"schemas": [GROUP_SCHEMA], "displayName": "Renamed", "members": [{"value": ghost}]}),
+    )
+    .await
+    .assert_error(400, Some("invalidValue"));
+    assert_eq!(app.fetch(&format!("/Groups/{g}")).await, before);
+}

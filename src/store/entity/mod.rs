@@ -1,5 +1,7 @@
 //! sea-orm entities: one per table of `migrations/`.
 
+pub mod audit_log;
+pub mod catalog_items;
 pub mod credentials;
 pub mod group_members;
 pub mod groups;

@@ -19,6 +19,8 @@ pub struct Model {
     pub version: i64,
     pub created_us: i64,
     pub modified_us: i64,
+    pub agent_id: Option<String>,
+    pub personal_phone: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

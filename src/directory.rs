@@ -1,0 +1,263 @@
+//! Operations on users that every surface shares — SCIM, the admin API, CSV import and the
+//! CLI: validation against the tenant's catalogs and settings, the provisioning template,
+//! agent ids, optimistic concurrency and the audit record, in one place.
+
+use std::future::Future;
+use std::time::Duration;
+
+use sea_orm::DatabaseConnection;
+use serde_json::{Map, Value};
+
+use crate::domain::audit::{Actor, Entry, diff};
+use crate::domain::catalog::Catalogs;
+use crate::domain::ownership::{CONTACT_CENTRE, Owner, lookup};
+use crate::domain::tenant::Settings;
+use crate::domain::user::{ManagedBy, User};
+use crate::domain::validation::{self, Surface};
+use crate::domain::{Error, Result};
+use crate::store::{self, catalog, tenants, users};
+
+/// What a write is checked against: the tenant's settings and catalogs.
+#[derive(Debug, Clone)]
+pub struct TenantContext {
+    pub settings: Settings,
+    pub catalogs: Catalogs,
+}
+
+impl TenantContext {
+    pub async fn load(db: &DatabaseConnection, tenant_id: &str) -> Result<TenantContext> {
+        Ok(TenantContext {
+            settings: tenants::settings(db, tenant_id).await?,
+            catalogs: catalog::load(db, tenant_id).await?,
+        })
+    }
+}
+
+/// Validates a document about to be stored, on the given surface.
+pub fn validate(
+    doc: &mut Map<String, Value>,
+    previous: Option<&Map<String, Value>>,
+    ctx: &TenantContext,
+    surface: Surface,
+) -> Result<()> {
+    validation::contact_centre(doc, previous, &ctx.catalogs, &ctx.settings, surface)?;
+    if surface == Surface::Local {
+        validation::local_descriptive(doc)?;
+    }
+    Ok(())
+}
+
+/// The locally-owned contact-centre attributes of the template user, for a new IdP user.
+async fn template_values(
+    db: &DatabaseConnection,
+    tenant_id: &str,
+    settings: &Settings,
+) -> Result<Map<String, Value>> {
+    let Some(template_id) = &settings.provisioning_template_user else {
+        return Ok(Map::new());
+    };
+    let template = match users::get(db, tenant_id, template_id).await {
+        Ok(user) => user,
+        Err(Error::NotFound(_)) => return Ok(Map::new()),
+        Err(e) => return Err(e),
+    };
+    let mut out = Map::new();
+    if let Some(Value::Object(cc)) = template.attributes.get(CONTACT_CENTRE) {
+        for (name, value) in cc {
+            let local = lookup(&format!("{CONTACT_CENTRE}:{name}"))
+                .is_some_and(|o| o.owner == Owner::Local);
+            // An agent id belongs to one agent; the new user gets its own.
+            if local
+                && name != "agentId"
+                && name != "personalPhoneNumber"
+                && name != "actAsAgentGranted"
+            {
+                out.insert(name.clone(), value.clone());
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn cc_str<'a>(doc: &'a Map<String, Value>, name: &str) -> Option<&'a str> {
+    doc.get(CONTACT_CENTRE)
+        .and_then(|cc| cc.get(name))
+        .and_then(Value::as_str)
+}
+
+fn cc_mut(doc: &mut Map<String, Value>) -> Option<&mut Map<String, Value>> {
+    doc.entry(CONTACT_CENTRE.to_string())
+        .or_insert_with(|| Value::Object(Map::new()))
+        .as_object_mut()
+}
+
+async fn backoff(round: u64) {
+    let jitter = u64::from(uuid::Uuid::new_v4().as_bytes()[0] % 10);
+    tokio::time::sleep(Duration::from_millis(2 + round * 2 + jitter)).await;
+}
+
+/// Creates a user. IdP-created users copy the template user's locally-owned values; users
+/// whose licence makes them agents get the next free agent id.
+pub async fn create(
+    db: &DatabaseConnection,
+    tenant_id: &str,
+    actor: &Actor,
+    surface: Surface,
+    mut attributes: Map<String, Value>,
+) -> Result<User> {
+    let ctx = TenantContext::load(db, tenant_id).await?;
+    let managed_by = match surface {
+        Surface::Scim => ManagedBy::Idp,
+        Surface::Local => {
+            if ctx.settings.idp_managed {
+                return Err(Error::Conflict(
+                    "the tenant's users are managed by its identity provider: local creation is off".into(),
+                ));
+            }
+            ManagedBy::Local
+        }
+    };
+    if surface == Surface::Scim {
+        let template = template_values(db, tenant_id, &ctx.settings).await?;
+        if !template.is_empty()
+            && let Some(cc) = cc_mut(&mut attributes)
+        {
+            for (name, value) in template {
+                cc.entry(name).or_insert(value);
+            }
+        }
+    }
+    attributes.entry("active").or_insert(Value::Bool(true));
+    attributes.retain(|k, v| !(k.starts_with("urn:") && v.as_object().is_some_and(Map::is_empty)));
+    validate(&mut attributes, None, &ctx, surface)?;
+    for round in 0..20u64 {
+        let mut doc = attributes.clone();
+        if validation::is_agent_licence(cc_str(&doc, "licenceType"))
+            && cc_str(&doc, "agentId").is_none()
+        {
+            let next = users::next_agent_id(db, tenant_id, ctx.settings.agent_id_start).await?;
+            if let Some(cc) = cc_mut(&mut doc) {
+                cc.insert("agentId".into(), Value::String(next));
+            }
+        }
+        let now = store::now_us();
+        let user = User {
+            id: store::new_id(),
+            tenant_id: tenant_id.to_string(),
+            managed_by,
+            version: 1,
+            created_us: now,
+            modified_us: now,
+            attributes: doc,
+        };
+        let entry = Entry::new(
+            tenant_id,
+            actor,
+            "user.create",
+            "user",
+            &user.id,
+            diff(None, Some(&user.attributes)),
+        );
+        match users::insert(db, &user, &entry).await {
+            Ok(()) => return Ok(user),
+            // Another writer took the generated agent id (or the database was busy).
+            Err(Error::Uniqueness(detail))
+                if detail.starts_with("agentId") && cc_str(&attributes, "agentId").is_none() =>
+            {
+                backoff(round).await
+            }
+            Err(Error::VersionConflict) => backoff(round).await,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(Error::VersionConflict)
+}
+
+/// Changes a user: `change` computes the new document from the stored user (and may refuse);
+/// the result is validated and stored if the user did not change meanwhile, else `change`
+/// runs again on the newer version. `action` names the audit record.
+pub async fn update<E, F, Fut>(
+    db: &DatabaseConnection,
+    tenant_id: &str,
+    id: &str,
+    actor: &Actor,
+    surface: Surface,
+    action: &str,
+    mut change: F,
+) -> std::result::Result<User, E>
+where
+    E: From<Error>,
+    F: FnMut(User) -> Fut,
+    Fut: Future<Output = std::result::Result<Map<String, Value>, E>>,
+{
+    let ctx = TenantContext::load(db, tenant_id).await?;
+    for round in 0..40u64 {
+        let current = users::get(db, tenant_id, id).await?;
+        let mut attributes = change(current.clone()).await?;
+        attributes
+            .retain(|k, v| !(k.starts_with("urn:") && v.as_object().is_some_and(Map::is_empty)));
+        if attributes == current.attributes {
+            return Ok(current);
+        }
+        validate(&mut attributes, Some(&current.attributes), &ctx, surface)?;
+        if validation::is_agent_licence(cc_str(&attributes, "licenceType"))
+            && cc_str(&attributes, "agentId").is_none()
+        {
+            let next = users::next_agent_id(db, tenant_id, ctx.settings.agent_id_start).await?;
+            if let Some(cc) = cc_mut(&mut attributes) {
+                cc.insert("agentId".into(), Value::String(next));
+            }
+        }
+        let next = User {
+            attributes,
+            version: current.version + 1,
+            modified_us: store::now_us().max(current.modified_us + 1),
+            ..current.clone()
+        };
+        let entry = Entry::new(
+            tenant_id,
+            actor,
+            action,
+            "user",
+            id,
+            diff(Some(&current.attributes), Some(&next.attributes)),
+        );
+        match users::update(db, &next, current.version, &entry).await {
+            Ok(()) => return Ok(next),
+            Err(Error::VersionConflict) => backoff(round).await,
+            Err(Error::Uniqueness(detail))
+                if detail.starts_with("agentId")
+                    && cc_str(&current.attributes, "agentId").is_none() =>
+            {
+                backoff(round).await
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(Error::VersionConflict.into())
+}
+
+/// Deletes a user; refused while it holds API credentials.
+pub async fn delete(
+    db: &DatabaseConnection,
+    tenant_id: &str,
+    id: &str,
+    actor: &Actor,
+) -> Result<()> {
+    let user = users::get(db, tenant_id, id).await?;
+    let held = store::credentials::count_for_user(db, tenant_id, id).await?;
+    if held > 0 {
+        return Err(Error::Conflict(format!(
+            "user {id} holds {held} API credential(s); revoke them before deleting the user"
+        )));
+    }
+    let entry = Entry::new(
+        tenant_id,
+        actor,
+        "user.delete",
+        "user",
+        id,
+        diff(Some(&user.attributes), None),
+    );
+    store::retry(|| users::delete(db, tenant_id, id, &entry)).await
+}

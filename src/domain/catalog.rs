@@ -1,0 +1,129 @@
+//! Per-tenant catalogs: security profiles (named permission sets), routing profiles, agent
+//! hierarchy nodes, skills and callback numbers. User attributes must name catalog entries.
+
+use std::collections::BTreeSet;
+
+use super::ownership::{CONTACT_CENTRE, Permission};
+
+/// Which catalog.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CatalogKind {
+    SecurityProfile,
+    RoutingProfile,
+    Hierarchy,
+    Skill,
+    CallbackNumber,
+}
+
+impl CatalogKind {
+    pub const ALL: [CatalogKind; 5] = [
+        CatalogKind::SecurityProfile,
+        CatalogKind::RoutingProfile,
+        CatalogKind::Hierarchy,
+        CatalogKind::Skill,
+        CatalogKind::CallbackNumber,
+    ];
+
+    /// The stored kind name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CatalogKind::SecurityProfile => "security_profile",
+            CatalogKind::RoutingProfile => "routing_profile",
+            CatalogKind::Hierarchy => "hierarchy",
+            CatalogKind::Skill => "skill",
+            CatalogKind::CallbackNumber => "callback_number",
+        }
+    }
+
+    /// The admin API path segment.
+    pub fn segment(self) -> &'static str {
+        match self {
+            CatalogKind::SecurityProfile => "security-profiles",
+            CatalogKind::RoutingProfile => "routing-profiles",
+            CatalogKind::Hierarchy => "hierarchy",
+            CatalogKind::Skill => "skills",
+            CatalogKind::CallbackNumber => "callback-numbers",
+        }
+    }
+
+    /// The JSON field that names an entry in request bodies.
+    pub fn name_field(self) -> &'static str {
+        match self {
+            CatalogKind::Hierarchy => "path",
+            CatalogKind::CallbackNumber => "number",
+            _ => "name",
+        }
+    }
+
+    /// The user attribute (canonical key) whose values name entries of this catalog.
+    pub fn user_attr(self) -> String {
+        let name = match self {
+            CatalogKind::SecurityProfile => "securityProfiles",
+            CatalogKind::RoutingProfile => "routingProfile",
+            CatalogKind::Hierarchy => "agentHierarchy",
+            CatalogKind::Skill => "skills",
+            CatalogKind::CallbackNumber => "callbackNumbers",
+        };
+        format!("{CONTACT_CENTRE}:{name}")
+    }
+}
+
+/// One catalog entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CatalogItem {
+    pub id: String,
+    pub kind: CatalogKind,
+    /// Profile or skill name, hierarchy path, or phone number.
+    pub name: String,
+    /// Security profiles only.
+    pub permissions: BTreeSet<Permission>,
+    /// Callback numbers only.
+    pub label: Option<String>,
+}
+
+/// A tenant's catalogs, loaded together for validation.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Catalogs {
+    pub items: Vec<CatalogItem>,
+}
+
+impl Catalogs {
+    /// The entry of that kind whose name matches case-insensitively.
+    pub fn find(&self, kind: CatalogKind, name: &str) -> Option<&CatalogItem> {
+        self.items
+            .iter()
+            .find(|i| i.kind == kind && i.name.eq_ignore_ascii_case(name))
+    }
+
+    /// Entry names of one kind, in catalog order.
+    pub fn names(&self, kind: CatalogKind) -> Vec<String> {
+        self.items
+            .iter()
+            .filter(|i| i.kind == kind)
+            .map(|i| i.name.clone())
+            .collect()
+    }
+
+    /// The union of the permissions of the named security profiles.
+    pub fn permissions_of<'a>(
+        &self,
+        profiles: impl IntoIterator<Item = &'a str>,
+    ) -> BTreeSet<Permission> {
+        profiles
+            .into_iter()
+            .filter_map(|p| self.find(CatalogKind::SecurityProfile, p))
+            .flat_map(|item| item.permissions.iter().copied())
+            .collect()
+    }
+}
+
+/// Checks a hierarchy path: 1–5 non-empty levels separated by `/`.
+pub fn validate_hierarchy_path(path: &str) -> Result<String, String> {
+    let levels: Vec<&str> = path.split('/').map(str::trim).collect();
+    if levels.len() > 5 || levels.iter().any(|l| l.is_empty()) {
+        return Err(format!(
+            "hierarchy path {path:?} must be 1-5 non-empty levels separated by '/'"
+        ));
+    }
+    Ok(levels.join("/"))
+}

@@ -1,0 +1,335 @@
+//! Contact-centre validation (DESIGN.md "Domain rules"): strict where a value drives
+//! behaviour, liberal where it only describes. Values that name catalog entries take the
+//! catalog's spelling. The local surfaces (admin API, CSV, CLI) also check descriptive
+//! attributes; from an identity provider those are stored as sent and only flagged.
+
+use serde_json::{Map, Value};
+
+use super::catalog::{CatalogKind, Catalogs};
+use super::ownership::CONTACT_CENTRE;
+use super::tenant::Settings;
+use super::{Error, Result};
+
+/// Licence types, in canonical spelling.
+pub const LICENCE_TYPES: [&str; 4] = ["None", "Admin", "AgentDesktop", "AgentDesktopOutbound"];
+/// Telephony regions, in canonical spelling; `NAM East` is the default.
+pub const TELEPHONY_REGIONS: [&str; 6] = [
+    "EMEA Primary",
+    "EMEA Secondary",
+    "NAM East",
+    "NAM West",
+    "Singapore",
+    "Sydney",
+];
+/// The default telephony region.
+pub const DEFAULT_REGION: &str = "NAM East";
+/// Interaction types whose capacity can be set per agent.
+pub const INTERACTION_TYPES: [&str; 4] = ["voice", "chat", "email", "task"];
+
+/// Who is writing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Surface {
+    /// An identity provider over SCIM.
+    Scim,
+    /// The admin API, CSV import or CLI.
+    Local,
+}
+
+fn invalid(field: &str, message: impl std::fmt::Display) -> Error {
+    Error::InvalidValue(format!("{field}: {message}"))
+}
+
+/// Checks an E.164 number: `+`, a non-zero digit, at most 15 digits in all.
+pub fn is_e164(number: &str) -> bool {
+    let Some(digits) = number.strip_prefix('+') else {
+        return false;
+    };
+    (2..=15).contains(&digits.len())
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && !digits.starts_with('0')
+}
+
+/// A given or family name as the local surfaces accept it: letters of any script, digits,
+/// spaces, apostrophes and hyphens.
+pub fn is_person_name(name: &str) -> bool {
+    !name.trim().is_empty()
+        && name.chars().all(|c| {
+            c.is_alphabetic() || c.is_numeric() || c == ' ' || c == '\'' || c == '-' || c == '’'
+        })
+}
+
+/// Whether `tz` is an IANA time zone name.
+pub fn is_iana_timezone(tz: &str) -> bool {
+    tz.parse::<chrono_tz::Tz>().is_ok()
+}
+
+/// The agent-desktop licences make a user an agent (who gets an agent id).
+pub fn is_agent_licence(licence: Option<&str>) -> bool {
+    matches!(licence, Some("AgentDesktop" | "AgentDesktopOutbound"))
+}
+
+fn canonical<'a>(allowed: &'a [&'a str], value: &str) -> Option<&'a str> {
+    allowed
+        .iter()
+        .copied()
+        .find(|a| a.eq_ignore_ascii_case(value))
+}
+
+fn catalog_name(
+    catalogs: &Catalogs,
+    kind: CatalogKind,
+    field: &str,
+    value: &Value,
+) -> Result<Value> {
+    let name = value
+        .as_str()
+        .ok_or_else(|| invalid(field, "must be a string"))?;
+    catalogs
+        .find(kind, name)
+        .map(|item| Value::String(item.name.clone()))
+        .ok_or_else(|| invalid(field, format!("{name:?} is not in the tenant's catalog")))
+}
+
+/// Validates and normalises the contact-centre extension of a user document in place.
+/// `previous` is the stored document (None on create) for the rules that depend on history.
+pub fn contact_centre(
+    doc: &mut Map<String, Value>,
+    previous: Option<&Map<String, Value>>,
+    catalogs: &Catalogs,
+    settings: &Settings,
+    surface: Surface,
+) -> Result<()> {
+    let old_cc = previous
+        .and_then(|p| p.get(CONTACT_CENTRE))
+        .and_then(Value::as_object);
+    let Some(Value::Object(cc)) = doc.get_mut(CONTACT_CENTRE) else {
+        return Ok(());
+    };
+    if let Some(Value::Array(profiles)) = cc.get_mut("securityProfiles") {
+        let mut seen = Vec::new();
+        for p in profiles.iter_mut() {
+            *p = catalog_name(
+                catalogs,
+                CatalogKind::SecurityProfile,
+                "securityProfiles",
+                p,
+            )?;
+            if seen.contains(p) {
+                return Err(invalid("securityProfiles", format!("{p} is listed twice")));
+            }
+            seen.push(p.clone());
+        }
+    }
+    if let Some(v) = cc.get_mut("routingProfile") {
+        *v = catalog_name(catalogs, CatalogKind::RoutingProfile, "routingProfile", v)?;
+    }
+    match cc.get_mut("agentHierarchy") {
+        Some(v) => *v = catalog_name(catalogs, CatalogKind::Hierarchy, "agentHierarchy", v)?,
+        None if settings.agent_hierarchy_required && surface == Surface::Local => {
+            return Err(invalid(
+                "agentHierarchy",
+                "is required: the tenant requires every user to sit in the agent hierarchy",
+            ));
+        }
+        None => {}
+    }
+    if let Some(v) = cc.get_mut("licenceType") {
+        let text = v.as_str().unwrap_or_default();
+        let found = canonical(&LICENCE_TYPES, text).ok_or_else(|| {
+            invalid(
+                "licenceType",
+                format!("{text:?} is not one of {}", LICENCE_TYPES.join(", ")),
+            )
+        })?;
+        *v = Value::String(found.into());
+    }
+    if let Some(v) = cc.get_mut("telephonyRegion") {
+        let text = v.as_str().unwrap_or_default();
+        let found = canonical(&TELEPHONY_REGIONS, text).ok_or_else(|| {
+            invalid(
+                "telephonyRegion",
+                format!("{text:?} is not one of {}", TELEPHONY_REGIONS.join(", ")),
+            )
+        })?;
+        *v = Value::String(found.into());
+    }
+    if let Some(v) = cc.get("personalPhoneNumber") {
+        let number = v.as_str().unwrap_or_default();
+        if !settings.direct_to_agent_dialling {
+            return Err(invalid(
+                "personalPhoneNumber",
+                "the tenant does not use direct-to-agent dialling",
+            ));
+        }
+        if !is_e164(number) {
+            return Err(invalid(
+                "personalPhoneNumber",
+                format!("{number:?} is not an E.164 number like +442071234567"),
+            ));
+        }
+    }
+    if cc.get("webRtcEnabled").and_then(Value::as_bool) == Some(true)
+        && !cc.contains_key("personalPhoneNumber")
+    {
+        return Err(invalid(
+            "webRtcEnabled",
+            "needs a personal phone number, unique in the tenant",
+        ));
+    }
+    if let Some(Value::Array(skills)) = cc.get_mut("skills") {
+        let mut seen: Vec<String> = Vec::new();
+        for skill in skills.iter_mut() {
+            let name = skill.get("name").cloned().unwrap_or(Value::Null);
+            let name = catalog_name(catalogs, CatalogKind::Skill, "skills.name", &name)?;
+            let level = skill.get("level").and_then(Value::as_i64);
+            if !level.is_some_and(|l| (1..=10).contains(&l)) {
+                return Err(invalid(
+                    "skills.level",
+                    format!("{name} needs a level from 1 to 10"),
+                ));
+            }
+            let key = name.as_str().unwrap_or_default().to_lowercase();
+            if seen.contains(&key) {
+                return Err(invalid("skills", format!("{name} is listed twice")));
+            }
+            seen.push(key);
+            skill["name"] = name;
+        }
+    }
+    if let Some(Value::Array(numbers)) = cc.get_mut("callbackNumbers") {
+        for n in numbers.iter_mut() {
+            *n = catalog_name(catalogs, CatalogKind::CallbackNumber, "callbackNumbers", n)?;
+        }
+    }
+    if let Some(capacity) = cc.get("interactionCapacity") {
+        check_capacity(capacity)?;
+    }
+    // Act-as-agent access, once granted, stays granted; the allow/deny toggle is free.
+    let granted_before = old_cc
+        .and_then(|o| o.get("actAsAgentGranted"))
+        .and_then(Value::as_bool)
+        == Some(true);
+    let allow = cc.get("allowActAsAgent").and_then(Value::as_bool) == Some(true);
+    if cc.get("actAsAgentGranted").and_then(Value::as_bool) == Some(false) && granted_before {
+        return Err(Error::Conflict(
+            "actAsAgentGranted: act-as-agent access, once granted, is never revoked; set allowActAsAgent to false to deny it".into(),
+        ));
+    }
+    if granted_before || allow {
+        cc.insert("actAsAgentGranted".into(), Value::Bool(true));
+    }
+    Ok(())
+}
+
+fn check_capacity(capacity: &Value) -> Result<()> {
+    let Some(fields) = capacity.as_object() else {
+        return Err(invalid(
+            "interactionCapacity",
+            "must be an object with a mode",
+        ));
+    };
+    match fields.get("mode").and_then(Value::as_str) {
+        Some("default") => {
+            if fields.keys().any(|k| k != "mode") {
+                return Err(invalid(
+                    "interactionCapacity",
+                    "mode default takes no percentages",
+                ));
+            }
+        }
+        Some("custom") => {
+            for (key, value) in fields.iter().filter(|(k, _)| *k != "mode") {
+                if !INTERACTION_TYPES.contains(&key.as_str()) {
+                    return Err(invalid(
+                        "interactionCapacity",
+                        format!("{key} is not one of {}", INTERACTION_TYPES.join(", ")),
+                    ));
+                }
+                if !value.as_i64().is_some_and(|p| (0..=100).contains(&p)) {
+                    return Err(invalid(
+                        &format!("interactionCapacity.{key}"),
+                        "must be a percentage from 0 to 100",
+                    ));
+                }
+            }
+        }
+        _ => {
+            return Err(invalid(
+                "interactionCapacity",
+                "mode must be default or custom",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The local surfaces' checks of descriptive attributes: person names and time zone.
+pub fn local_descriptive(doc: &Map<String, Value>) -> Result<()> {
+    if let Some(Value::Object(name)) = doc.get("name") {
+        for part in ["givenName", "familyName"] {
+            if let Some(v) = name.get(part).and_then(Value::as_str)
+                && !is_person_name(v)
+            {
+                return Err(invalid(
+                    &format!("name.{part}"),
+                    "may hold letters, digits, spaces, apostrophes and hyphens only",
+                ));
+            }
+        }
+    }
+    if let Some(tz) = doc.get("timezone").and_then(Value::as_str)
+        && !is_iana_timezone(tz)
+    {
+        return Err(invalid(
+            "timezone",
+            format!("{tz:?} is not an IANA time zone name"),
+        ));
+    }
+    Ok(())
+}
+
+/// Descriptive values from an identity provider that Rollcall does not recognise; the admin
+/// view flags them, provisioning never fails on them.
+pub fn unrecognised(doc: &Map<String, Value>) -> Vec<(String, String)> {
+    let mut flags = Vec::new();
+    if let Some(tz) = doc.get("timezone").and_then(Value::as_str)
+        && !is_iana_timezone(tz)
+    {
+        flags.push((
+            "timezone".into(),
+            format!("{tz:?} is not an IANA time zone name"),
+        ));
+    }
+    if let Some(Value::Object(name)) = doc.get("name") {
+        for part in ["givenName", "familyName"] {
+            if let Some(v) = name.get(part).and_then(Value::as_str)
+                && !is_person_name(v)
+            {
+                flags.push((
+                    format!("name.{part}"),
+                    "holds characters other than letters, digits, spaces, apostrophes and hyphens"
+                        .into(),
+                ));
+            }
+        }
+    }
+    flags
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn e164_and_names() {
+        assert!(is_e164("+442071234567"));
+        assert!(!is_e164("+0442071234567"));
+        assert!(!is_e164("02071234567"));
+        assert!(!is_e164("+1234567890123456"));
+        assert!(is_person_name("Zoë O'Brien-Smith"));
+        assert!(is_person_name("山田 太郎"));
+        assert!(!is_person_name("Robert'); DROP"));
+        assert!(is_iana_timezone("Europe/London"));
+        assert!(!is_iana_timezone("GMT Standard Time"));
+    }
+}
