@@ -51,6 +51,7 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .nest("/scim/v2", crate::http::scim_routes())
+        .nest("/admin/v1", crate::http::admin::routes())
         .route("/healthz", get(|| async { "ok" }))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -6,8 +6,15 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 use sea_orm::DatabaseConnection;
 
+use serde_json::{Map, Value, json};
+
 use crate::app::{self, AppState};
-use crate::store::{self, credentials, tenants};
+use crate::directory;
+use crate::domain::audit::{Actor, Entry};
+use crate::domain::ownership::CONTACT_CENTRE;
+use crate::domain::user::User;
+use crate::domain::validation::Surface;
+use crate::store::{self, credentials, tenants, users};
 
 /// Rollcall: SCIM 2.0 provisioning for contact-centre user directories.
 #[derive(Debug, Parser)]
@@ -38,6 +45,26 @@ pub enum Command {
     /// Manage API credentials.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Manage local users.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a local user (owned locally in full) and print its id.
+    Create {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        user_name: String,
+        /// A security profile of the tenant's catalog; repeat for several.
+        #[arg(long = "security-profile", required = true)]
+        security_profiles: Vec<String>,
+        /// The user's primary email.
+        #[arg(long)]
+        email: Option<String>,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -68,10 +95,13 @@ pub enum TokenCommand {
         #[arg(long)]
         tenant: String,
         /// A tenant-wide SCIM provisioning token.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "user")]
         scim: bool,
+        /// An admin API token of this user (by userName), carrying its permissions.
+        #[arg(long)]
+        user: Option<String>,
         /// A label for the credential.
-        #[arg(long, default_value = "scim")]
+        #[arg(long, default_value = "token")]
         name: String,
     },
     /// List a tenant's credentials (never their secrets).
@@ -135,19 +165,68 @@ async fn execute(cli: Cli) -> Result<(), String> {
             }
             Ok(())
         }
-        Command::Token(TokenCommand::Create { tenant, scim, name }) => {
-            if !scim {
-                return Err("say which kind of token: --scim".into());
-            }
+        Command::Token(TokenCommand::Create {
+            tenant,
+            scim,
+            user,
+            name,
+        }) => {
             let db = open(&cli.database_url, true).await?;
             let tenant = tenants::by_slug(&db, &tenant)
                 .await
                 .map_err(|e| e.to_string())?;
-            let (_, secret) =
-                credentials::create(&db, &tenant.id, credentials::Kind::Scim, None, &name)
+            let (kind, user_id) = match (scim, user) {
+                (true, None) => (credentials::Kind::Scim, None),
+                (false, Some(user_name)) => {
+                    let user = users::by_user_name(&db, &tenant.id, &user_name)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    if !user.active() {
+                        return Err(format!("user {user_name} is archived"));
+                    }
+                    (credentials::Kind::User, Some(user.id))
+                }
+                _ => return Err("say which kind of token: --scim, or --user NAME".into()),
+            };
+            let (credential, secret) =
+                credentials::create(&db, &tenant.id, kind, user_id.as_deref(), &name)
                     .await
                     .map_err(|e| e.to_string())?;
+            let mut changes = Map::new();
+            changes.insert("created".into(), json!({"before": null, "after": name}));
+            let entry = Entry::new(
+                &tenant.id,
+                &Actor::cli(),
+                "credential.create",
+                "credential",
+                &credential.id,
+                changes,
+            );
+            store::audit::record(&db, &entry)
+                .await
+                .map_err(|e| e.to_string())?;
             println!("{secret}");
+            Ok(())
+        }
+        Command::User(UserCommand::Create {
+            tenant,
+            user_name,
+            security_profiles,
+            email,
+        }) => {
+            let db = open(&cli.database_url, true).await?;
+            let tenant = tenants::by_slug(&db, &tenant)
+                .await
+                .map_err(|e| e.to_string())?;
+            let user = create_local_user(
+                &db,
+                &tenant.id,
+                &user_name,
+                &security_profiles,
+                email.as_deref(),
+            )
+            .await?;
+            println!("{}", user.id);
             Ok(())
         }
         Command::Token(TokenCommand::List { tenant }) => {
@@ -195,7 +274,33 @@ async fn serve(url: &str, args: ServeArgs) -> Result<(), String> {
     app::serve(listener, state).await.map_err(|e| e.to_string())
 }
 
-/// On an empty database: tenant `default` and a SCIM token, printed once.
+/// Creates a local user with security profiles and an optional primary email.
+async fn create_local_user(
+    db: &DatabaseConnection,
+    tenant_id: &str,
+    user_name: &str,
+    security_profiles: &[String],
+    email: Option<&str>,
+) -> Result<User, String> {
+    let mut doc = Map::new();
+    doc.insert("userName".into(), Value::String(user_name.to_string()));
+    if let Some(email) = email {
+        doc.insert(
+            "emails".into(),
+            json!([{"value": email, "type": "work", "primary": true}]),
+        );
+    }
+    doc.insert(
+        CONTACT_CENTRE.into(),
+        json!({"securityProfiles": security_profiles}),
+    );
+    directory::create(db, tenant_id, &Actor::cli(), Surface::Local, doc)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// On an empty database: tenant `default` with a SCIM token, and a local `admin` user
+/// (Administrator) with an admin API token, printed once.
 async fn bootstrap(db: &DatabaseConnection, listen: &str) -> Result<(), String> {
     if !tenants::list(db)
         .await
@@ -211,6 +316,23 @@ async fn bootstrap(db: &DatabaseConnection, listen: &str) -> Result<(), String> 
         credentials::create(db, &tenant.id, credentials::Kind::Scim, None, "bootstrap")
             .await
             .map_err(|e| e.to_string())?;
+    let admin = create_local_user(
+        db,
+        &tenant.id,
+        "admin",
+        &["Administrator".to_string()],
+        None,
+    )
+    .await?;
+    let (_, admin_secret) = credentials::create(
+        db,
+        &tenant.id,
+        credentials::Kind::User,
+        Some(&admin.id),
+        "bootstrap",
+    )
+    .await
+    .map_err(|e| e.to_string())?;
     println!("Created tenant \"default\" with a SCIM token (shown only this once):");
     println!();
     println!("    {secret}");
@@ -218,5 +340,13 @@ async fn bootstrap(db: &DatabaseConnection, listen: &str) -> Result<(), String> 
     println!(
         "Point your identity provider at http://{listen}/scim/v2 and send \"Authorization: Bearer <token>\"."
     );
+    println!();
+    println!(
+        "Created local user \"admin\" (Administrator) with an admin API token (shown only this once):"
+    );
+    println!();
+    println!("    {admin_secret}");
+    println!();
+    println!("Use it on http://{listen}/admin/v1 with \"Authorization: Bearer <token>\".");
     Ok(())
 }

@@ -5,7 +5,7 @@
 use std::future::Future;
 use std::time::Duration;
 
-use sea_orm::DatabaseConnection;
+use sea_orm::{DatabaseConnection, TransactionTrait};
 use serde_json::{Map, Value};
 
 use crate::domain::audit::{Actor, Entry, diff};
@@ -260,4 +260,74 @@ pub async fn delete(
         diff(Some(&user.attributes), None),
     );
     store::retry(|| users::delete(db, tenant_id, id, &entry)).await
+}
+
+/// Changes several users in one transaction: all of them, or none. `change` computes each
+/// new document; a concurrent change of any of them runs the whole batch again.
+pub async fn update_many<F>(
+    db: &DatabaseConnection,
+    tenant_id: &str,
+    actor: &Actor,
+    surface: Surface,
+    action: &str,
+    ids: &[String],
+    change: F,
+) -> Result<Vec<User>>
+where
+    F: Fn(&User) -> Result<Map<String, Value>>,
+{
+    let ctx = TenantContext::load(db, tenant_id).await?;
+    for round in 0..10u64 {
+        let txn = db.begin().await.map_err(|e| store::sql_err(e, "user"))?;
+        let mut done = Vec::with_capacity(ids.len());
+        let mut conflict = false;
+        for id in ids {
+            let current = users::get(&txn, tenant_id, id).await?;
+            let mut attributes = change(&current)?;
+            if attributes == current.attributes {
+                done.push(current);
+                continue;
+            }
+            validate(&mut attributes, Some(&current.attributes), &ctx, surface)?;
+            if validation::is_agent_licence(cc_str(&attributes, "licenceType"))
+                && cc_str(&attributes, "agentId").is_none()
+            {
+                let next =
+                    users::next_agent_id(&txn, tenant_id, ctx.settings.agent_id_start).await?;
+                if let Some(cc) = cc_mut(&mut attributes) {
+                    cc.insert("agentId".into(), Value::String(next));
+                }
+            }
+            let next = User {
+                attributes,
+                version: current.version + 1,
+                modified_us: store::now_us().max(current.modified_us + 1),
+                ..current.clone()
+            };
+            let entry = Entry::new(
+                tenant_id,
+                actor,
+                action,
+                "user",
+                id,
+                diff(Some(&current.attributes), Some(&next.attributes)),
+            );
+            match users::update(&txn, &next, current.version, &entry).await {
+                Ok(()) => done.push(next),
+                Err(Error::VersionConflict) => {
+                    conflict = true;
+                    break;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        if conflict {
+            drop(txn);
+            backoff(round).await;
+            continue;
+        }
+        txn.commit().await.map_err(|e| store::sql_err(e, "user"))?;
+        return Ok(done);
+    }
+    Err(Error::VersionConflict)
 }

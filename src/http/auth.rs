@@ -19,7 +19,7 @@ pub struct ScimAuth {
 }
 
 /// The credential id (Basic only) and secret an `Authorization` header carries.
-fn presented(parts: &Parts) -> Option<(Option<String>, String)> {
+pub fn presented(parts: &Parts) -> Option<(Option<String>, String)> {
     let value = parts
         .headers
         .get(header::AUTHORIZATION)?

@@ -1,6 +1,7 @@
 //! The HTTP surface (axum): routing, authentication, SCIM JSON in and out, and the
 //! error → response mapping. Handlers call `scim` for protocol semantics and `store` for IO.
 
+pub mod admin;
 pub mod auth;
 pub mod discovery;
 pub mod error;

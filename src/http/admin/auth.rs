@@ -1,0 +1,109 @@
+//! Admin API authentication: a user-level API credential (Bearer or Basic, as for SCIM).
+//! The caller's permissions are the union of its security profiles' permissions; an
+//! archived user's credentials stop authenticating at once.
+
+use std::collections::BTreeSet;
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use serde_json::Value;
+
+use super::error::AdminError;
+use crate::app::AppState;
+use crate::domain::audit::{Actor, ActorKind};
+use crate::domain::ownership::{CONTACT_CENTRE, Permission};
+use crate::domain::user::User;
+use crate::http::auth::presented;
+use crate::store::credentials::{self, Credential, Kind};
+use crate::store::{catalog, users};
+
+/// An authenticated admin: a user of the tenant, with its permissions.
+#[derive(Debug, Clone)]
+pub struct AdminAuth {
+    pub tenant_id: String,
+    pub credential: Credential,
+    pub user: User,
+    pub permissions: BTreeSet<Permission>,
+}
+
+impl AdminAuth {
+    /// 403 unless the caller holds every one of `needed`.
+    pub fn require(&self, needed: &[Permission]) -> Result<(), AdminError> {
+        let missing: Vec<&str> = needed
+            .iter()
+            .filter(|p| !self.permissions.contains(p))
+            .map(|p| p.as_str())
+            .collect();
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(AdminError::forbidden(format!(
+                "this needs the permission(s) {}, which your security profiles do not grant",
+                missing.join(", ")
+            )))
+        }
+    }
+
+    /// The audit actor of this caller's changes.
+    pub fn actor(&self) -> Actor {
+        Actor {
+            kind: ActorKind::Admin,
+            credential_id: Some(self.credential.id.clone()),
+            user_id: Some(self.user.id.clone()),
+        }
+    }
+}
+
+fn unauthorized(detail: &str) -> AdminError {
+    AdminError::new(401, "unauthorized", detail)
+}
+
+impl FromRequestParts<AppState> for AdminAuth {
+    type Rejection = AdminError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let (id, secret) = presented(parts).ok_or_else(|| {
+            unauthorized("authentication required: send a Bearer token or Basic credentials")
+        })?;
+        let credential = credentials::authenticate(&state.db, id.as_deref(), &secret)
+            .await?
+            .ok_or_else(|| unauthorized("invalid credentials"))?;
+        let Some(user_id) = credential
+            .user_id
+            .clone()
+            .filter(|_| credential.kind == Kind::User)
+        else {
+            return Err(AdminError::forbidden(
+                "this is a SCIM provisioning credential; the admin API takes a user's API credential",
+            ));
+        };
+        let user = match users::get(&state.db, &credential.tenant_id, &user_id).await {
+            Ok(user) => user,
+            Err(crate::domain::Error::NotFound(_)) => {
+                return Err(unauthorized("invalid credentials"));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if !user.active() {
+            return Err(unauthorized("the credential's user is archived"));
+        }
+        let catalogs = catalog::load(&state.db, &credential.tenant_id).await?;
+        let profiles: Vec<&str> = user
+            .attributes
+            .get(CONTACT_CENTRE)
+            .and_then(|cc| cc.get("securityProfiles"))
+            .and_then(Value::as_array)
+            .map(|ps| ps.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        let permissions = catalogs.permissions_of(profiles);
+        Ok(AdminAuth {
+            tenant_id: credential.tenant_id.clone(),
+            credential,
+            user,
+            permissions,
+        })
+    }
+}

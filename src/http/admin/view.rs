@@ -1,0 +1,262 @@
+//! The admin view of a user: SCIM core, enterprise and contact-centre attributes flattened
+//! under their own names, with `managedBy`, `active`, `version`, and for each attribute
+//! whether this caller may edit it here and why not — all read from the ownership registry.
+
+use serde_json::{Map, Value, json};
+
+use super::auth::AdminAuth;
+use super::error::AdminError;
+use crate::domain::group::GroupRef;
+use crate::domain::ownership::{AdminEdit, Owner, Permission, lookup};
+use crate::domain::user::{ManagedBy, User};
+use crate::domain::validation::{DEFAULT_REGION, unrecognised};
+use crate::scim::resource::{etag, format_time, normalize_value};
+use crate::scim::schema::{Attribute, ResourceSchema};
+
+/// Keys of the view that are never written through it.
+const READ_ONLY: [&str; 7] = [
+    "id",
+    "managedBy",
+    "version",
+    "groups",
+    "editable",
+    "warnings",
+    "meta",
+];
+
+/// An attribute of the view: its name, its canonical key, its definition.
+pub struct ViewAttr<'a> {
+    pub name: &'a str,
+    pub key: String,
+    pub attr: &'a Attribute,
+    pub extension: Option<&'a str>,
+}
+
+/// Every attribute the view shows, core first, then enterprise, then contact-centre.
+pub fn attributes(schema: &ResourceSchema) -> Vec<ViewAttr<'_>> {
+    let mut out: Vec<ViewAttr<'_>> = schema
+        .core
+        .attributes
+        .iter()
+        .filter(|a| a.name != "password" && a.name != "groups")
+        .map(|a| ViewAttr {
+            name: &a.name,
+            key: a.name.clone(),
+            attr: a,
+            extension: None,
+        })
+        .collect();
+    for ext in &schema.extensions {
+        out.extend(ext.attributes.iter().map(|a| ViewAttr {
+            name: &a.name,
+            key: format!("{}:{}", ext.id, a.name),
+            attr: a,
+            extension: Some(ext.id.as_str()),
+        }));
+    }
+    out
+}
+
+/// Whether the caller may edit the attribute of this user here, and if not, why.
+pub fn editability(key: &str, user: Option<&User>, auth: &AdminAuth) -> Result<(), String> {
+    let local_user = user.is_none_or(|u| u.managed_by == ManagedBy::Local);
+    let (owner, admin) = match lookup(key) {
+        Some(entry) => (entry.owner, entry.admin),
+        // Descriptive attributes outside the registry are owned like `title`.
+        None => (Owner::Idp, AdminEdit::Never),
+    };
+    let needed = match (owner, admin) {
+        (Owner::Derived, _) => return Err("derived from group membership".into()),
+        (_, AdminEdit::Always(p)) => p,
+        (_, AdminEdit::LocalUsersOnly(p)) if local_user => p,
+        (_, AdminEdit::Never) if local_user => Permission::EditUser,
+        _ => return Err("owned by the identity provider (SSO); change it there".into()),
+    };
+    if key == "active" {
+        return if auth.permissions.contains(&needed) {
+            Ok(())
+        } else {
+            Err(format!("requires the {} permission", needed.as_str()))
+        };
+    }
+    if auth.permissions.contains(&needed) {
+        Ok(())
+    } else {
+        Err(format!("requires the {} permission", needed.as_str()))
+    }
+}
+
+fn get_value<'a>(user: &'a User, va: &ViewAttr<'_>) -> Option<&'a Value> {
+    match va.extension {
+        None => user.attributes.get(va.name),
+        Some(urn) => user.attributes.get(urn).and_then(|e| e.get(va.name)),
+    }
+}
+
+/// Renders the admin view of a user for this caller.
+pub fn render(
+    schema: &ResourceSchema,
+    user: &User,
+    groups: &[GroupRef],
+    auth: &AdminAuth,
+) -> Value {
+    let mut out = Map::new();
+    out.insert("id".into(), Value::String(user.id.clone()));
+    let mut editable = Map::new();
+    for va in attributes(schema) {
+        if let Some(v) = get_value(user, &va) {
+            out.insert(va.name.to_string(), v.clone());
+        }
+        let verdict = match editability(&va.key, Some(user), auth) {
+            Ok(()) => json!({"editable": true}),
+            Err(reason) => json!({"editable": false, "reason": reason}),
+        };
+        editable.insert(va.name.to_string(), verdict);
+    }
+    out.entry("telephonyRegion")
+        .or_insert(Value::String(DEFAULT_REGION.into()));
+    out.insert("active".into(), Value::Bool(user.active()));
+    out.insert(
+        "managedBy".into(),
+        Value::String(user.managed_by.as_str().into()),
+    );
+    out.insert("version".into(), Value::String(etag(user.version)));
+    out.insert(
+        "groups".into(),
+        groups
+            .iter()
+            .map(|g| json!({"id": g.id, "displayName": g.display}))
+            .collect(),
+    );
+    out.insert(
+        "meta".into(),
+        json!({"created": format_time(user.created_us), "lastModified": format_time(user.modified_us)}),
+    );
+    out.insert("editable".into(), Value::Object(editable));
+    let warnings: Vec<Value> = unrecognised(&user.attributes)
+        .into_iter()
+        .map(|(field, message)| json!({"field": field, "message": message}))
+        .collect();
+    out.insert("warnings".into(), Value::Array(warnings));
+    Value::Object(out)
+}
+
+/// The dotted field names a body touches: `name.givenName` for nested objects.
+fn touched(name: &str, value: &Value) -> Vec<String> {
+    match value {
+        Value::Object(fields) if !fields.is_empty() => {
+            fields.keys().map(|k| format!("{name}.{k}")).collect()
+        }
+        _ => vec![name.to_string()],
+    }
+}
+
+/// Applies a JSON merge patch (RFC 7386) of the admin view to a user's document, or builds
+/// a new document (`user` = None). Refuses, changing nothing: unknown or read-only fields
+/// (400), SSO-owned fields of an IdP-managed user (409 `sso_owned_fields`, listing them all),
+/// fields the caller lacks the permission for (403).
+pub fn merge(
+    schema: &ResourceSchema,
+    user: Option<&User>,
+    body: &Value,
+    auth: &AdminAuth,
+) -> Result<Map<String, Value>, AdminError> {
+    let Some(fields) = body.as_object() else {
+        return Err(AdminError::new(
+            400,
+            "invalid_syntax",
+            "the body must be a JSON object",
+        ));
+    };
+    let view = attributes(schema);
+    let mut sso = Vec::new();
+    let mut forbidden = Vec::new();
+    let mut targets = Vec::new();
+    for (name, value) in fields {
+        if READ_ONLY.contains(&name.as_str()) {
+            return Err(AdminError::new(
+                400,
+                "read_only",
+                format!("{name} cannot be changed"),
+            ));
+        }
+        let va = if name == "active" {
+            None
+        } else {
+            Some(view.iter().find(|va| va.name == name).ok_or_else(|| {
+                let mut e = AdminError::bad_request(format!("unknown field {name}"));
+                e.fields = Some(vec![name.clone()]);
+                e
+            })?)
+        };
+        let key = va.map_or_else(|| "active".to_string(), |va| va.key.clone());
+        match editability(&key, user, auth) {
+            Ok(()) => targets.push((name, va, value)),
+            Err(reason) if reason.starts_with("owned by the identity provider") => {
+                sso.extend(touched(name, value))
+            }
+            Err(reason) if reason.starts_with("derived") => {
+                return Err(AdminError::new(
+                    400,
+                    "read_only",
+                    format!("{name} is {reason}"),
+                ));
+            }
+            Err(reason) => forbidden.push(format!("{name} ({reason})")),
+        }
+    }
+    if !sso.is_empty() {
+        return Err(AdminError::sso_owned(sso));
+    }
+    if !forbidden.is_empty() {
+        return Err(AdminError::forbidden(format!(
+            "you may not change {}",
+            forbidden.join(", ")
+        )));
+    }
+    let mut doc = user.map(|u| u.attributes.clone()).unwrap_or_default();
+    for (name, va, value) in targets {
+        let Some(va) = va else {
+            match value {
+                Value::Bool(_) => {
+                    doc.insert("active".into(), value.clone());
+                }
+                _ => return Err(AdminError::bad_request("active must be a boolean")),
+            }
+            continue;
+        };
+        let container = match va.extension {
+            None => &mut doc,
+            Some(urn) => doc
+                .entry(urn.to_string())
+                .or_insert_with(|| Value::Object(Map::new()))
+                .as_object_mut()
+                .ok_or_else(|| AdminError::new(500, "internal", "corrupt document"))?,
+        };
+        let merged = match (container.get(va.name), value) {
+            // Merge patch: objects merge key by key, null removes.
+            (Some(Value::Object(old)), Value::Object(new)) if !va.attr.multi_valued => {
+                let mut m = old.clone();
+                for (k, v) in new {
+                    if v.is_null() {
+                        m.remove(k);
+                    } else {
+                        m.insert(k.clone(), v.clone());
+                    }
+                }
+                Value::Object(m)
+            }
+            _ => value.clone(),
+        };
+        match normalize_value(va.attr, &merged, name).map_err(AdminError::from)? {
+            Some(v) => {
+                container.insert(va.name.to_string(), v);
+            }
+            None => {
+                container.remove(va.name);
+            }
+        }
+    }
+    doc.retain(|k, v| !(k.starts_with("urn:") && v.as_object().is_some_and(Map::is_empty)));
+    Ok(doc)
+}
