@@ -14,7 +14,7 @@ use http_body_util::BodyExt;
 use rollcall::app::{AppState, router};
 use rollcall::store::{self, credentials, tenants};
 use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DbBackend, TransactionSession, TransactionTrait,
+    ConnectionTrait, DatabaseConnection, DbBackend, TransactionTrait,
 };
 use tower::ServiceExt;
 

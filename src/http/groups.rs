@@ -140,10 +140,11 @@ pub async fn get(
     Ok(ScimJson::ok(body).with_etag(tag).into_response())
 }
 
+/// A group body's attributes, and its member ids when it lists members.
+type GroupBody = (Map<String, Value>, Option<Vec<String>>);
+
 /// Splits a normalised group body into its attributes and its member ids.
-fn split_members(
-    mut attributes: Map<String, Value>,
-) -> ScimResult<(Map<String, Value>, Option<Vec<String>>)> {
+fn split_members(mut attributes: Map<String, Value>) -> ScimResult<GroupBody> {
     let members = attributes
         .remove("members")
         .map(|m| member_ids(&m))

@@ -118,8 +118,8 @@ fn random_doc(rng: &mut Rng, n: usize) -> Map<String, Value> {
     doc
 }
 
-fn quoted(s: &str) -> String {
-    serde_json::to_string(s).expect("string")
+fn quoted<S: AsRef<str> + ?Sized>(s: &S) -> String {
+    serde_json::to_string(s.as_ref()).expect("string")
 }
 
 fn string_atom(rng: &mut Rng, attrs: &[&str]) -> String {
@@ -176,10 +176,10 @@ fn atom(rng: &mut Rng, group_ids: &[String]) -> String {
         }
         7 => format!(
             "emails[type eq {} {} value {} {}]",
-            quoted(*rng.pick(TYPES)),
+            quoted(rng.pick(TYPES)),
             rng.pick(&["and", "or"]),
             rng.pick(&["co", "sw", "ew", "eq"]),
-            quoted(*rng.pick(WORDS))
+            quoted(rng.pick(WORDS))
         ),
         8 => format!(
             "emails[{}].value {} {}",
@@ -190,11 +190,11 @@ fn atom(rng: &mut Rng, group_ids: &[String]) -> String {
                 "type pr"
             ]),
             rng.pick(&["eq", "co", "sw"]),
-            quoted(*rng.pick(WORDS))
+            quoted(rng.pick(WORDS))
         ),
         9 => format!(
             "urn:rollcall:params:scim:schemas:extension:contactcentre:2.0:User:skills[name eq {} and level {} {}]",
-            quoted(*rng.pick(&["french", "Sales"])),
+            quoted(rng.pick(&["french", "Sales"])),
             rng.pick(&["gt", "ge", "lt", "le", "eq", "ne"]),
             1 + rng.below(10)
         ),

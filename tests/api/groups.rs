@@ -193,7 +193,7 @@ async fn unknown_member_ids_are_skipped_and_known_ones_added() {
             ])),
         )
         .await;
-    assert_eq!(member_ids(&r.assert_ok(200)), sorted(&[&a, &b]));
+    assert_eq!(member_ids(r.assert_ok(200)), sorted(&[&a, &b]));
     assert_eq!(
         member_ids(&app.fetch(&format!("/Groups/{g}")).await),
         sorted(&[&a, &b])
