@@ -13,9 +13,7 @@ use axum::http::Request;
 use http_body_util::BodyExt;
 use rollcall::app::{AppState, router};
 use rollcall::store::{self, credentials, tenants};
-use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DbBackend, TransactionTrait,
-};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, TransactionTrait};
 use tower::ServiceExt;
 
 async fn fresh(kind: &str, size: usize) -> (DatabaseConnection, Option<tempfile::TempDir>) {
