@@ -2,7 +2,7 @@
 //! secret as password). The tenant comes from the credential.
 
 use axum::extract::FromRequestParts;
-use axum::http::header;
+use axum::http::{HeaderMap, header};
 use axum::http::request::Parts;
 use base64::Engine;
 
@@ -19,9 +19,8 @@ pub struct ScimAuth {
 }
 
 /// The credential id (Basic only) and secret an `Authorization` header carries.
-pub fn presented(parts: &Parts) -> Option<(Option<String>, String)> {
-    let value = parts
-        .headers
+pub fn presented(headers: &HeaderMap) -> Option<(Option<String>, String)> {
+    let value = headers
         .get(header::AUTHORIZATION)?
         .to_str()
         .ok()?
@@ -60,7 +59,7 @@ impl FromRequestParts<AppState> for ScimAuth {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let (id, secret) = presented(parts).ok_or_else(|| {
+        let (id, secret) = presented(&parts.headers).ok_or_else(|| {
             ScimError::unauthorized(
                 "authentication required: send a Bearer token or Basic credentials",
             )
@@ -80,4 +79,16 @@ impl FromRequestParts<AppState> for ScimAuth {
             credential,
         })
     }
+}
+
+/// The tenant of a valid SCIM credential, if the request carries one: discovery answers
+/// without authentication, but shows an authenticated client its tenant's catalog.
+pub async fn optional_tenant(state: &AppState, headers: &HeaderMap) -> Option<String> {
+    let (id, secret) = presented(headers)?;
+    credentials::authenticate(&state.db, id.as_deref(), &secret)
+        .await
+        .ok()
+        .flatten()
+        .filter(|c| c.kind == Kind::Scim)
+        .map(|c| c.tenant_id)
 }

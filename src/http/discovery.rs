@@ -2,10 +2,14 @@
 //! `/Schemas`. They answer without authentication; what they advertise is what works.
 
 use axum::extract::{Path, State};
+use axum::http::HeaderMap;
 use serde_json::{Value, json};
 
 use super::extract::{BaseUrl, ScimJson};
+use super::auth::optional_tenant;
 use crate::app::AppState;
+use crate::domain::catalog::CatalogKind;
+use crate::store::catalog;
 use crate::scim::list::{MAX_PAGE, list_response};
 use crate::scim::schema::schema_json;
 use crate::scim::{ScimError, ScimResult};
@@ -86,12 +90,24 @@ pub async fn resource_type(
         .ok_or_else(|| ScimError::not_found(format!("resource type {id} not found")))
 }
 
+/// The security profiles an authenticated caller's tenant offers (`canonicalValues`).
+async fn security_profiles(state: &AppState, headers: &HeaderMap) -> Vec<String> {
+    let Some(tenant_id) = optional_tenant(state, headers).await else {
+        return Vec::new();
+    };
+    catalog::load(&state.db, &tenant_id)
+        .await
+        .map(|c| c.names(CatalogKind::SecurityProfile))
+        .unwrap_or_default()
+}
+
 /// `GET /Schemas`
-pub async fn schemas(State(state): State<AppState>, BaseUrl(base): BaseUrl) -> ScimJson {
+pub async fn schemas(State(state): State<AppState>, BaseUrl(base): BaseUrl, headers: HeaderMap) -> ScimJson {
+    let profiles = security_profiles(&state, &headers).await;
     let all: Vec<Value> = state
         .registry
         .schemas()
-        .map(|s| schema_json(s, &base, &[]))
+        .map(|s| schema_json(s, &base, &profiles))
         .collect();
     let total = all.len() as u64;
     ScimJson::ok(list_response(all, total, 1))
@@ -102,11 +118,13 @@ pub async fn schema(
     State(state): State<AppState>,
     BaseUrl(base): BaseUrl,
     Path(id): Path<String>,
+    headers: HeaderMap,
 ) -> ScimResult<ScimJson> {
+    let profiles = security_profiles(&state, &headers).await;
     state
         .registry
         .schemas()
         .find(|s| s.id.eq_ignore_ascii_case(&id))
-        .map(|s| ScimJson::ok(schema_json(s, &base, &[])))
+        .map(|s| ScimJson::ok(schema_json(s, &base, &profiles)))
         .ok_or_else(|| ScimError::not_found(format!("schema {id} not found")))
 }

@@ -65,7 +65,7 @@ impl FromRequestParts<AppState> for AdminAuth {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let (id, secret) = presented(parts).ok_or_else(|| {
+        let (id, secret) = presented(&parts.headers).ok_or_else(|| {
             unauthorized("authentication required: send a Bearer token or Basic credentials")
         })?;
         let credential = credentials::authenticate(&state.db, id.as_deref(), &secret)
