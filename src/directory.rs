@@ -331,3 +331,68 @@ where
     }
     Err(Error::VersionConflict)
 }
+
+/// One planned change of an import.
+#[derive(Debug, Clone)]
+pub enum Plan {
+    Create(Map<String, Value>),
+    Update { current: User, attributes: Map<String, Value> },
+}
+
+/// Applies already-validated plans in one transaction: all of them, or none. A user changed
+/// since it was read makes the whole batch fail with a conflict.
+pub async fn apply(
+    db: &DatabaseConnection,
+    tenant_id: &str,
+    actor: &Actor,
+    action: &str,
+    plans: Vec<Plan>,
+) -> Result<(usize, usize)> {
+    let ctx = TenantContext::load(db, tenant_id).await?;
+    let txn = db.begin().await.map_err(|e| store::sql_err(e, "user"))?;
+    let mut agent_ids = users::AgentIds::load(&txn, tenant_id, ctx.settings.agent_id_start).await?;
+    let (mut created, mut updated) = (0, 0);
+    for plan in plans {
+        match plan {
+            Plan::Create(mut attributes) => {
+                attributes.entry("active").or_insert(Value::Bool(true));
+                if validation::is_agent_licence(cc_str(&attributes, "licenceType")) && cc_str(&attributes, "agentId").is_none() {
+                    if let Some(cc) = cc_mut(&mut attributes) {
+                        cc.insert("agentId".into(), Value::String(agent_ids.allocate()));
+                    }
+                }
+                let now = store::now_us();
+                let user = User {
+                    id: store::new_id(),
+                    tenant_id: tenant_id.to_string(),
+                    managed_by: ManagedBy::Local,
+                    version: 1,
+                    created_us: now,
+                    modified_us: now,
+                    attributes,
+                };
+                let entry = Entry::new(tenant_id, actor, "user.create", "user", &user.id, diff(None, Some(&user.attributes)));
+                users::insert(&txn, &user, &entry).await?;
+                created += 1;
+            }
+            Plan::Update { current, mut attributes } => {
+                if validation::is_agent_licence(cc_str(&attributes, "licenceType")) && cc_str(&attributes, "agentId").is_none() {
+                    if let Some(cc) = cc_mut(&mut attributes) {
+                        cc.insert("agentId".into(), Value::String(agent_ids.allocate()));
+                    }
+                }
+                let next = User {
+                    attributes,
+                    version: current.version + 1,
+                    modified_us: store::now_us().max(current.modified_us + 1),
+                    ..current.clone()
+                };
+                let entry = Entry::new(tenant_id, actor, action, "user", &current.id, diff(Some(&current.attributes), Some(&next.attributes)));
+                users::update(&txn, &next, current.version, &entry).await?;
+                updated += 1;
+            }
+        }
+    }
+    txn.commit().await.map_err(|e| store::sql_err(e, "user"))?;
+    Ok((created, updated))
+}

@@ -445,39 +445,51 @@ pub async fn groups_of(
     Ok(out)
 }
 
-/// The smallest agent id at or above `start` that no user of the tenant holds. The unique
-/// index still decides: a concurrent writer that took the same id makes the insert fail and
-/// the caller try again.
-pub async fn next_agent_id(
-    db: &impl ConnectionTrait,
-    tenant_id: &str,
-    start: i64,
-) -> Result<String> {
-    let taken: Vec<Option<String>> = users::Entity::find()
-        .select_only()
-        .column(users::Column::AgentId)
-        .filter(users::Column::TenantId.eq(tenant_id))
-        .filter(users::Column::AgentId.is_not_null())
-        .into_tuple()
-        .all(db)
-        .await
-        .map_err(|e| sql_err(e, "user"))?;
-    let mut numbers: Vec<i64> = taken
-        .into_iter()
-        .flatten()
-        .filter_map(|s| s.parse().ok())
-        .filter(|n| *n >= start)
-        .collect();
-    numbers.sort_unstable();
-    let mut candidate = start;
-    for n in numbers {
-        if n == candidate {
-            candidate += 1;
-        } else if n > candidate {
-            break;
-        }
+/// The agent ids of a tenant in use at or above a start, handing out the free ones in order.
+/// The unique index still decides: a concurrent writer that took the same id makes the insert
+/// fail and the caller try again.
+#[derive(Debug, Clone)]
+pub struct AgentIds {
+    taken: std::collections::BTreeSet<i64>,
+    next: i64,
+}
+
+impl AgentIds {
+    /// Loads the ids in use.
+    pub async fn load(db: &impl ConnectionTrait, tenant_id: &str, start: i64) -> Result<AgentIds> {
+        let taken: Vec<Option<String>> = users::Entity::find()
+            .select_only()
+            .column(users::Column::AgentId)
+            .filter(users::Column::TenantId.eq(tenant_id))
+            .filter(users::Column::AgentId.is_not_null())
+            .into_tuple()
+            .all(db)
+            .await
+            .map_err(|e| sql_err(e, "user"))?;
+        Ok(AgentIds {
+            taken: taken
+                .into_iter()
+                .flatten()
+                .filter_map(|s| s.parse().ok())
+                .filter(|n| *n >= start)
+                .collect(),
+            next: start,
+        })
     }
-    Ok(candidate.to_string())
+
+    /// The smallest free id, marked as taken.
+    pub fn allocate(&mut self) -> String {
+        while self.taken.contains(&self.next) {
+            self.next += 1;
+        }
+        self.taken.insert(self.next);
+        self.next.to_string()
+    }
+}
+
+/// The smallest agent id at or above `start` that no user of the tenant holds.
+pub async fn next_agent_id(db: &impl ConnectionTrait, tenant_id: &str, start: i64) -> Result<String> {
+    Ok(AgentIds::load(db, tenant_id, start).await?.allocate())
 }
 
 /// The user with that userName (case-insensitively).
@@ -494,4 +506,39 @@ pub async fn by_user_name(
         .map_err(|e| sql_err(e, "user"))?
         .ok_or_else(|| Error::NotFound(format!("user {user_name}")))
         .and_then(to_domain)
+}
+
+/// Every (email, user id) pair of the tenant, by the emails' exact values.
+pub async fn emails(db: &impl ConnectionTrait, tenant_id: &str) -> Result<Vec<(String, String)>> {
+    let rows: Vec<(Option<String>, String)> = user_attrs::Entity::find()
+        .select_only()
+        .column(user_attrs::Column::StrVal)
+        .column(user_attrs::Column::UserId)
+        .filter(user_attrs::Column::TenantId.eq(tenant_id))
+        .filter(user_attrs::Column::Attr.eq("emails"))
+        .into_tuple()
+        .all(db)
+        .await
+        .map_err(|e| sql_err(e, "user"))?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(email, id)| email.map(|e| (e, id)))
+        .collect())
+}
+
+/// The users with these ids (any order; unknown ids are left out).
+pub async fn many(db: &impl ConnectionTrait, tenant_id: &str, ids: &[String]) -> Result<Vec<User>> {
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        let rows = users::Entity::find()
+            .filter(users::Column::TenantId.eq(tenant_id))
+            .filter(users::Column::Id.is_in(chunk.to_vec()))
+            .all(db)
+            .await
+            .map_err(|e| sql_err(e, "user"))?;
+        for row in rows {
+            out.push(to_domain(row)?);
+        }
+    }
+    Ok(out)
 }

@@ -339,3 +339,163 @@ pub fn sorted(ids: &[&str]) -> Vec<String> {
     v.sort();
     v
 }
+
+// ---- Admin API helpers -------------------------------------------------------------------
+
+impl TestApp {
+    /// Sends a request to the admin API: `path` is taken as is when it starts with
+    /// `/admin/`, else it is put under `/admin/v1`. An empty token sends no Authorization.
+    pub async fn admin(
+        &self,
+        token: &str,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> TestResponse {
+        self.admin_with(token, method, path, body, &[]).await
+    }
+
+    /// `admin` with extra request headers.
+    pub async fn admin_with(
+        &self,
+        token: &str,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> TestResponse {
+        let uri = if path.starts_with("/admin/") {
+            path.to_string()
+        } else {
+            format!("/admin/v1{path}")
+        };
+        let mut builder = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("host", "rollcall.test");
+        if !token.is_empty() {
+            builder = builder.header("authorization", format!("Bearer {token}"));
+        }
+        for (k, v) in headers {
+            builder = builder.header(*k, *v);
+        }
+        let body = match body {
+            Some(v) => {
+                builder = builder.header("content-type", "application/json");
+                Body::from(v.to_string())
+            }
+            None => Body::empty(),
+        };
+        let response = self
+            .router
+            .clone()
+            .oneshot(builder.body(body).expect("request"))
+            .await
+            .expect("infallible");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes();
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
+        };
+        TestResponse {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// A local (CLI-created) user holding these security profiles, and a user-level API
+    /// credential of it: `(user id, secret)`.
+    pub async fn admin_token(&self, user_name: &str, profiles: &[&str]) -> (String, String) {
+        let (user_id, _, secret) = self.admin_credential(user_name, profiles).await;
+        (user_id, secret)
+    }
+
+    /// Like `admin_token`, also returning the credential id: `(user id, credential id, secret)`.
+    pub async fn admin_credential(
+        &self,
+        user_name: &str,
+        profiles: &[&str],
+    ) -> (String, String, String) {
+        let doc = serde_json::json!({
+            "userName": user_name,
+            CONTACT_CENTRE: {"securityProfiles": profiles}
+        });
+        let user = rollcall::directory::create(
+            &self.db,
+            &self.tenant_id,
+            &rollcall::domain::audit::Actor::cli(),
+            rollcall::domain::validation::Surface::Local,
+            doc.as_object().expect("object").clone(),
+        )
+        .await
+        .expect("create admin user");
+        let (credential, secret) = credentials::create(
+            &self.db,
+            &self.tenant_id,
+            credentials::Kind::User,
+            Some(&user.id),
+            "test admin",
+        )
+        .await
+        .expect("user credential");
+        (user.id, credential.id, secret)
+    }
+
+    /// A user-level API credential for an existing user: `(credential id, secret)`.
+    pub async fn user_credential(&self, user_id: &str) -> (String, String) {
+        let (credential, secret) = credentials::create(
+            &self.db,
+            &self.tenant_id,
+            credentials::Kind::User,
+            Some(user_id),
+            "test",
+        )
+        .await
+        .expect("user credential");
+        (credential.id, secret)
+    }
+}
+
+impl TestResponse {
+    /// Asserts an admin API error: this status, `application/json`, this `error` code and a
+    /// non-empty detail.
+    #[track_caller]
+    pub fn assert_admin_error(&self, status: u16, code: &str) {
+        assert_eq!(self.status.as_u16(), status, "body: {}", self.body);
+        assert!(
+            self.header("content-type")
+                .is_some_and(|c| c.starts_with("application/json")),
+            "{:?}",
+            self.headers
+        );
+        assert_eq!(self.body["error"], code, "body: {}", self.body);
+        assert!(
+            self.body["detail"].as_str().is_some_and(|d| !d.is_empty()),
+            "body: {}",
+            self.body
+        );
+    }
+
+    /// Asserts an admin API success with this status and `application/json`; the body.
+    #[track_caller]
+    pub fn assert_admin_ok(&self, status: u16) -> &Value {
+        assert_eq!(self.status.as_u16(), status, "body: {}", self.body);
+        assert!(
+            self.header("content-type")
+                .is_some_and(|c| c.starts_with("application/json")),
+            "{:?}",
+            self.headers
+        );
+        &self.body
+    }
+}

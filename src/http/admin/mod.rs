@@ -9,6 +9,7 @@
 pub mod auth;
 pub mod catalogs;
 pub mod error;
+pub mod import;
 pub mod openapi;
 pub mod users;
 pub mod view;
