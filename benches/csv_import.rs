@@ -25,9 +25,17 @@ async fn fresh(kind: &str) -> (DatabaseConnection, Option<tempfile::TempDir>) {
         let server = std::env::var("ROLLCALL_BENCH_DATABASE_URL").unwrap_or_default();
         let admin = store::connect(&server).await.expect("connect");
         let name = format!("rollcall_csv_{}", uuid::Uuid::new_v4().simple());
-        admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.expect("create db");
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE {name}"))
+            .await
+            .expect("create db");
         let base = server.rsplit_once('/').map(|(b, _)| b).unwrap_or(&server);
-        (store::connect(&format!("{base}/{name}")).await.expect("connect"), None)
+        (
+            store::connect(&format!("{base}/{name}"))
+                .await
+                .expect("connect"),
+            None,
+        )
     } else {
         let dir = tempfile::tempdir().expect("tmp");
         let url = format!("sqlite://{}/bench.db?mode=rwc", dir.path().display());
@@ -44,7 +52,12 @@ async fn post(app: &axum::Router, token: &str, uri: &str, csv: String) -> (Durat
     let started = Instant::now();
     let response = app.clone().oneshot(request).await.expect("response");
     let status = response.status();
-    let bytes = response.into_body().collect().await.expect("body").to_bytes();
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
     let elapsed = started.elapsed();
     let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
     assert!(status.is_success(), "{status}: {body}");
@@ -62,8 +75,16 @@ async fn run(kind: &str, rows: usize) {
         (CatalogKind::Skill, "Billing"),
         (CatalogKind::Hierarchy, "EMEA/London/Team A"),
     ] {
-        let item = CatalogItem { id: String::new(), kind, name: name.into(), permissions: Default::default(), label: None };
-        catalog::create(&db, &tenant.id, &item).await.expect("catalog");
+        let item = CatalogItem {
+            id: String::new(),
+            kind,
+            name: name.into(),
+            permissions: Default::default(),
+            label: None,
+        };
+        catalog::create(&db, &tenant.id, &item)
+            .await
+            .expect("catalog");
     }
     let boss = directory::create(
         &db,
@@ -77,11 +98,20 @@ async fn run(kind: &str, rows: usize) {
     )
     .await
     .expect("admin");
-    let (_, token) = credentials::create(&db, &tenant.id, credentials::Kind::User, Some(&boss.id), "bench").await.expect("token");
+    let (_, token) = credentials::create(
+        &db,
+        &tenant.id,
+        credentials::Kind::User,
+        Some(&boss.id),
+        "bench",
+    )
+    .await
+    .expect("token");
     let app = router(AppState::new(db).expect("schemas"));
 
     let mut create = String::from("email,routingProfile,licenceType\n");
-    let mut update = String::from("email,routingProfile,licenceType,skills,agentHierarchy,telephonyRegion\n");
+    let mut update =
+        String::from("email,routingProfile,licenceType,skills,agentHierarchy,telephonyRegion\n");
     for n in 0..rows {
         create.push_str(&format!("agent{n}@bench.example,Sales,Admin\n"));
         update.push_str(&format!(
@@ -89,21 +119,44 @@ async fn run(kind: &str, rows: usize) {
             1 + n % 10
         ));
     }
-    let (dry_create, body) = post(&app, &token, "/admin/v1/users/import?dryRun=true", create.clone()).await;
+    let (dry_create, body) = post(
+        &app,
+        &token,
+        "/admin/v1/users/import?dryRun=true",
+        create.clone(),
+    )
+    .await;
     assert_eq!(body["errors"].as_array().map(Vec::len), Some(0), "{body}");
-    let (real_create, body) = post(&app, &token, "/admin/v1/users/import?dryRun=false", create).await;
+    let (real_create, body) =
+        post(&app, &token, "/admin/v1/users/import?dryRun=false", create).await;
     assert_eq!(body["created"], json!(rows), "{body}");
-    let (dry_update, body) = post(&app, &token, "/admin/v1/users/import?dryRun=true", update.clone()).await;
+    let (dry_update, body) = post(
+        &app,
+        &token,
+        "/admin/v1/users/import?dryRun=true",
+        update.clone(),
+    )
+    .await;
     assert_eq!(body["errors"].as_array().map(Vec::len), Some(0), "{body}");
-    let (real_update, body) = post(&app, &token, "/admin/v1/users/import?dryRun=false", update).await;
+    let (real_update, body) =
+        post(&app, &token, "/admin/v1/users/import?dryRun=false", update).await;
     assert_eq!(body["updated"], json!(rows), "{body}");
-    println!("| {kind} | {rows} | create | {:.2?} | {:.2?} |", dry_create, real_create);
-    println!("| {kind} | {rows} | update (agent ids assigned) | {:.2?} | {:.2?} |", dry_update, real_update);
+    println!(
+        "| {kind} | {rows} | create | {:.2?} | {:.2?} |",
+        dry_create, real_create
+    );
+    println!(
+        "| {kind} | {rows} | update (agent ids assigned) | {:.2?} | {:.2?} |",
+        dry_update, real_update
+    );
 }
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
-    let rows: usize = std::env::var("CSV_ROWS").ok().and_then(|s| s.parse().ok()).unwrap_or(10_000);
+    let rows: usize = std::env::var("CSV_ROWS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10_000);
     let mut kinds = vec!["sqlite"];
     if std::env::var("ROLLCALL_BENCH_DATABASE_URL").is_ok_and(|u| !u.is_empty()) {
         kinds.push("postgres");

@@ -42,7 +42,7 @@ pub fn validate(
 ) -> Result<()> {
     validation::contact_centre(doc, previous, &ctx.catalogs, &ctx.settings, surface)?;
     if surface == Surface::Local {
-        validation::local_descriptive(doc)?;
+        validation::local_descriptive(doc, previous)?;
     }
     Ok(())
 }
@@ -118,6 +118,18 @@ pub async fn create(
         }
     };
     if surface == Surface::Scim {
+        // Every contact-centre user holds a security profile: one the IdP did not name gets
+        // the least-privileged profile of the catalog (Agent in a new tenant).
+        let has_profiles = attributes
+            .get(CONTACT_CENTRE)
+            .and_then(|cc| cc.get("securityProfiles"))
+            .is_some_and(|p| p.as_array().is_some_and(|a| !a.is_empty()));
+        if !has_profiles
+            && let Some(profile) = ctx.catalogs.least_privileged_profile()
+            && let Some(cc) = cc_mut(&mut attributes)
+        {
+            cc.insert("securityProfiles".into(), serde_json::json!([profile]));
+        }
         let template = template_values(db, tenant_id, &ctx.settings).await?;
         if !template.is_empty()
             && let Some(cc) = cc_mut(&mut attributes)
@@ -336,7 +348,10 @@ where
 #[derive(Debug, Clone)]
 pub enum Plan {
     Create(Map<String, Value>),
-    Update { current: User, attributes: Map<String, Value> },
+    Update {
+        current: User,
+        attributes: Map<String, Value>,
+    },
 }
 
 /// Applies already-validated plans in one transaction: all of them, or none. A user changed
@@ -356,7 +371,9 @@ pub async fn apply(
         match plan {
             Plan::Create(mut attributes) => {
                 attributes.entry("active").or_insert(Value::Bool(true));
-                if validation::is_agent_licence(cc_str(&attributes, "licenceType")) && cc_str(&attributes, "agentId").is_none() {
+                if validation::is_agent_licence(cc_str(&attributes, "licenceType"))
+                    && cc_str(&attributes, "agentId").is_none()
+                {
                     if let Some(cc) = cc_mut(&mut attributes) {
                         cc.insert("agentId".into(), Value::String(agent_ids.allocate()));
                     }
@@ -371,12 +388,24 @@ pub async fn apply(
                     modified_us: now,
                     attributes,
                 };
-                let entry = Entry::new(tenant_id, actor, "user.create", "user", &user.id, diff(None, Some(&user.attributes)));
+                let entry = Entry::new(
+                    tenant_id,
+                    actor,
+                    "user.create",
+                    "user",
+                    &user.id,
+                    diff(None, Some(&user.attributes)),
+                );
                 users::insert(&txn, &user, &entry).await?;
                 created += 1;
             }
-            Plan::Update { current, mut attributes } => {
-                if validation::is_agent_licence(cc_str(&attributes, "licenceType")) && cc_str(&attributes, "agentId").is_none() {
+            Plan::Update {
+                current,
+                mut attributes,
+            } => {
+                if validation::is_agent_licence(cc_str(&attributes, "licenceType"))
+                    && cc_str(&attributes, "agentId").is_none()
+                {
                     if let Some(cc) = cc_mut(&mut attributes) {
                         cc.insert("agentId".into(), Value::String(agent_ids.allocate()));
                     }
@@ -387,7 +416,14 @@ pub async fn apply(
                     modified_us: store::now_us().max(current.modified_us + 1),
                     ..current.clone()
                 };
-                let entry = Entry::new(tenant_id, actor, action, "user", &current.id, diff(Some(&current.attributes), Some(&next.attributes)));
+                let entry = Entry::new(
+                    tenant_id,
+                    actor,
+                    action,
+                    "user",
+                    &current.id,
+                    diff(Some(&current.attributes), Some(&next.attributes)),
+                );
                 users::update(&txn, &next, current.version, &entry).await?;
                 updated += 1;
             }

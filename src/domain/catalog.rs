@@ -104,6 +104,19 @@ impl Catalogs {
             .collect()
     }
 
+    /// The security profile granting the fewest permissions (`Agent` when it exists).
+    pub fn least_privileged_profile(&self) -> Option<String> {
+        let profiles = self
+            .items
+            .iter()
+            .filter(|i| i.kind == CatalogKind::SecurityProfile);
+        profiles
+            .clone()
+            .find(|i| i.name == "Agent")
+            .or_else(|| profiles.min_by_key(|i| i.permissions.len()))
+            .map(|i| i.name.clone())
+    }
+
     /// The union of the permissions of the named security profiles.
     pub fn permissions_of<'a>(
         &self,

@@ -263,11 +263,23 @@ fn check_capacity(capacity: &Value) -> Result<()> {
     Ok(())
 }
 
-/// The local surfaces' checks of descriptive attributes: person names and time zone.
-pub fn local_descriptive(doc: &Map<String, Value>) -> Result<()> {
+/// The local surfaces' checks of descriptive attributes: person names and time zone. Only
+/// values this write changes are checked; what an identity provider stored stays as sent.
+pub fn local_descriptive(
+    doc: &Map<String, Value>,
+    previous: Option<&Map<String, Value>>,
+) -> Result<()> {
+    let before = |path: &[&str]| {
+        let mut node = previous?.get(path[0])?;
+        for p in &path[1..] {
+            node = node.get(p)?;
+        }
+        node.as_str()
+    };
     if let Some(Value::Object(name)) = doc.get("name") {
         for part in ["givenName", "familyName"] {
             if let Some(v) = name.get(part).and_then(Value::as_str)
+                && before(&["name", part]) != Some(v)
                 && !is_person_name(v)
             {
                 return Err(invalid(
@@ -278,6 +290,7 @@ pub fn local_descriptive(doc: &Map<String, Value>) -> Result<()> {
         }
     }
     if let Some(tz) = doc.get("timezone").and_then(Value::as_str)
+        && before(&["timezone"]) != Some(tz)
         && !is_iana_timezone(tz)
     {
         return Err(invalid(

@@ -2,8 +2,8 @@
 //! secret as password). The tenant comes from the credential.
 
 use axum::extract::FromRequestParts;
-use axum::http::{HeaderMap, header};
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, header};
 use base64::Engine;
 
 use crate::app::AppState;
@@ -20,11 +20,7 @@ pub struct ScimAuth {
 
 /// The credential id (Basic only) and secret an `Authorization` header carries.
 pub fn presented(headers: &HeaderMap) -> Option<(Option<String>, String)> {
-    let value = headers
-        .get(header::AUTHORIZATION)?
-        .to_str()
-        .ok()?
-        .trim();
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
     let (scheme, rest) = value.split_once(' ')?;
     let rest = rest.trim();
     if scheme.eq_ignore_ascii_case("bearer") {

@@ -5,14 +5,14 @@ use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use serde_json::{Value, json};
 
-use super::extract::{BaseUrl, ScimJson};
 use super::auth::optional_tenant;
+use super::extract::{BaseUrl, ScimJson};
 use crate::app::AppState;
 use crate::domain::catalog::CatalogKind;
-use crate::store::catalog;
 use crate::scim::list::{MAX_PAGE, list_response};
 use crate::scim::schema::schema_json;
 use crate::scim::{ScimError, ScimResult};
+use crate::store::catalog;
 
 /// The largest request body accepted, in bytes (advertised as `bulk.maxPayloadSize`).
 pub const MAX_BODY: usize = 1024 * 1024;
@@ -102,7 +102,11 @@ async fn security_profiles(state: &AppState, headers: &HeaderMap) -> Vec<String>
 }
 
 /// `GET /Schemas`
-pub async fn schemas(State(state): State<AppState>, BaseUrl(base): BaseUrl, headers: HeaderMap) -> ScimJson {
+pub async fn schemas(
+    State(state): State<AppState>,
+    BaseUrl(base): BaseUrl,
+    headers: HeaderMap,
+) -> ScimJson {
     let profiles = security_profiles(&state, &headers).await;
     let all: Vec<Value> = state
         .registry

@@ -488,7 +488,11 @@ impl AgentIds {
 }
 
 /// The smallest agent id at or above `start` that no user of the tenant holds.
-pub async fn next_agent_id(db: &impl ConnectionTrait, tenant_id: &str, start: i64) -> Result<String> {
+pub async fn next_agent_id(
+    db: &impl ConnectionTrait,
+    tenant_id: &str,
+    start: i64,
+) -> Result<String> {
     Ok(AgentIds::load(db, tenant_id, start).await?.allocate())
 }
 

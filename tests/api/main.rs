@@ -4,9 +4,11 @@
 
 mod harness;
 
+mod admin;
 mod concurrency;
 mod differential;
 mod discovery;
+mod domain;
 mod explain;
 mod groups;
 mod idp;

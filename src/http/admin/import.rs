@@ -9,10 +9,10 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use serde_json::{Map, Value, json};
 
 use super::auth::AdminAuth;
@@ -36,14 +36,21 @@ pub fn columns() -> Vec<&'static str> {
     REGISTRY
         .iter()
         .filter(|o| matches!(o.admin, AdminEdit::Always(_)))
-        .filter_map(|o| o.attr.strip_prefix(CONTACT_CENTRE).and_then(|n| n.strip_prefix(':')))
+        .filter_map(|o| {
+            o.attr
+                .strip_prefix(CONTACT_CENTRE)
+                .and_then(|n| n.strip_prefix(':'))
+        })
         .collect()
 }
 
 /// `GET /admin/v1/users/import-template.csv`
 pub async fn template(auth: AdminAuth) -> AdminResult<Response> {
     auth.require(&[Permission::ViewUsers])?;
-    let header_row = std::iter::once("email").chain(columns()).collect::<Vec<_>>().join(",");
+    let header_row = std::iter::once("email")
+        .chain(columns())
+        .collect::<Vec<_>>()
+        .join(",");
     Ok((
         [(header::CONTENT_TYPE, "text/csv; charset=utf-8")],
         format!("{header_row}\n"),
@@ -117,36 +124,67 @@ fn row_error(row: usize, column: Option<&str>, message: impl Into<String>) -> Va
 
 /// `POST /admin/v1/users/import?dryRun=true|false` with a CSV body.
 #[tracing::instrument(skip_all, err(Debug))]
-pub async fn import(State(state): State<AppState>, auth: AdminAuth, query: QueryMap, body: String) -> AdminResult<(StatusCode, Json<Value>)> {
+pub async fn import(
+    State(state): State<AppState>,
+    auth: AdminAuth,
+    query: QueryMap,
+    body: String,
+) -> AdminResult<(StatusCode, Json<Value>)> {
     let dry_run = match query.0.get("dryRun").map(String::as_str) {
         None | Some("true") => true,
         Some("false") => false,
-        Some(other) => return Err(AdminError::bad_request(format!("dryRun must be true or false, not {other:?}"))),
+        Some(other) => {
+            return Err(AdminError::bad_request(format!(
+                "dryRun must be true or false, not {other:?}"
+            )));
+        }
     };
     let cc = state
         .registry
         .user
         .extension(CONTACT_CENTRE)
         .ok_or_else(|| AdminError::new(500, "internal", "contact-centre schema missing"))?;
-    let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(body.as_bytes());
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_reader(body.as_bytes());
     let headers: Vec<String> = reader
         .headers()
-        .map_err(|e| AdminError::new(400, "invalid_csv", format!("cannot read the header row: {e}")))?
+        .map_err(|e| {
+            AdminError::new(
+                400,
+                "invalid_csv",
+                format!("cannot read the header row: {e}"),
+            )
+        })?
         .iter()
         .map(str::to_string)
         .collect();
     if headers.first().map(String::as_str) != Some("email") {
-        return Err(AdminError::new(400, "invalid_csv", "the first column must be email"));
+        return Err(AdminError::new(
+            400,
+            "invalid_csv",
+            "the first column must be email",
+        ));
     }
     let allowed = columns();
     let mut attrs: Vec<&Attribute> = Vec::new();
     for h in &headers[1..] {
         if !allowed.contains(&h.as_str()) {
-            let mut e = AdminError::new(400, "invalid_csv", format!("unknown or non-editable column {h:?}; columns: email, {}", allowed.join(", ")));
+            let mut e = AdminError::new(
+                400,
+                "invalid_csv",
+                format!(
+                    "unknown or non-editable column {h:?}; columns: email, {}",
+                    allowed.join(", ")
+                ),
+            );
             e.fields = Some(vec![h.clone()]);
             return Err(e);
         }
-        attrs.push(cc.attribute(h).ok_or_else(|| AdminError::new(500, "internal", format!("no schema for {h}")))?);
+        attrs.push(
+            cc.attribute(h)
+                .ok_or_else(|| AdminError::new(500, "internal", format!("no schema for {h}")))?,
+        );
     }
     let ctx = TenantContext::load(&state.db, &auth.tenant_id).await?;
     let mut by_email: HashMap<String, Vec<String>> = HashMap::new();
@@ -161,17 +199,27 @@ pub async fn import(State(state): State<AppState>, auth: AdminAuth, query: Query
         .collect::<Result<_, _>>()
         .map_err(|e| AdminError::new(400, "invalid_csv", format!("malformed CSV: {e}")))?;
     if records.len() > MAX_ROWS {
-        return Err(AdminError::new(413, "too_large", format!("at most {MAX_ROWS} rows per import")));
+        return Err(AdminError::new(
+            413,
+            "too_large",
+            format!("at most {MAX_ROWS} rows per import"),
+        ));
     }
     let wanted: Vec<String> = records
         .iter()
-        .filter_map(|r| r.get(0).and_then(|e| by_email.get(e)).filter(|ids| ids.len() == 1).map(|ids| ids[0].clone()))
+        .filter_map(|r| {
+            r.get(0)
+                .and_then(|e| by_email.get(e))
+                .filter(|ids| ids.len() == 1)
+                .map(|ids| ids[0].clone())
+        })
         .collect();
-    let mut users: HashMap<String, crate::domain::user::User> = store_users::many(&state.db, &auth.tenant_id, &wanted)
-        .await?
-        .into_iter()
-        .map(|u| (u.id.clone(), u))
-        .collect();
+    let mut users: HashMap<String, crate::domain::user::User> =
+        store_users::many(&state.db, &auth.tenant_id, &wanted)
+            .await?
+            .into_iter()
+            .map(|u| (u.id.clone(), u))
+            .collect();
     let mut errors = Vec::new();
     let mut planned = Vec::new();
     let mut reports = Vec::new();
@@ -185,13 +233,21 @@ pub async fn import(State(state): State<AppState>, auth: AdminAuth, query: Query
             continue;
         }
         if !seen_emails.insert(email.clone()) {
-            errors.push(row_error(row, Some("email"), format!("{email} appears on an earlier row")));
+            errors.push(row_error(
+                row,
+                Some("email"),
+                format!("{email} appears on an earlier row"),
+            ));
             continue;
         }
         let current = match by_email.get(&email).map(Vec::as_slice) {
             Some([id]) => users.remove(id),
             Some(ids) if ids.len() > 1 => {
-                errors.push(row_error(row, Some("email"), format!("{email} matches {} users", ids.len())));
+                errors.push(row_error(
+                    row,
+                    Some("email"),
+                    format!("{email} matches {} users", ids.len()),
+                ));
                 continue;
             }
             _ if ctx.settings.idp_managed => {
@@ -223,7 +279,11 @@ pub async fn import(State(state): State<AppState>, auth: AdminAuth, query: Query
             }
             let key = format!("{CONTACT_CENTRE}:{}", attr.name);
             if let Err(reason) = editability(&key, current.as_ref(), &auth) {
-                errors.push(row_error(row, Some(&attr.name), format!("you may not change {}: {reason}", attr.name)));
+                errors.push(row_error(
+                    row,
+                    Some(&attr.name),
+                    format!("you may not change {}: {reason}", attr.name),
+                ));
                 row_ok = false;
                 continue;
             }
@@ -246,9 +306,17 @@ pub async fn import(State(state): State<AppState>, auth: AdminAuth, query: Query
         if !row_ok {
             continue;
         }
-        if let Err(e) = directory::validate(&mut doc, current.as_ref().map(|u| &u.attributes), &ctx, Surface::Local) {
+        if let Err(e) = directory::validate(
+            &mut doc,
+            current.as_ref().map(|u| &u.attributes),
+            &ctx,
+            Surface::Local,
+        ) {
             let message = e.to_string();
-            let column = message.split(':').next().map(|f| f.split('.').next().unwrap_or(f).to_string());
+            let column = message
+                .split(':')
+                .next()
+                .map(|f| f.split('.').next().unwrap_or(f).to_string());
             let column = column.filter(|c| headers.contains(c));
             errors.push(row_error(row, column.as_deref(), message));
             continue;
@@ -262,7 +330,10 @@ pub async fn import(State(state): State<AppState>, auth: AdminAuth, query: Query
         reports.push(json!({"row": row, "email": email, "action": action, "changes": changes}));
         match current {
             None => planned.push(Plan::Create(doc)),
-            Some(user) if !changes.is_empty() => planned.push(Plan::Update { current: user, attributes: doc }),
+            Some(user) if !changes.is_empty() => planned.push(Plan::Update {
+                current: user,
+                attributes: doc,
+            }),
             Some(_) => {}
         }
     }
@@ -270,13 +341,32 @@ pub async fn import(State(state): State<AppState>, auth: AdminAuth, query: Query
         return Err(e);
     }
     if dry_run {
-        return Ok((StatusCode::OK, Json(json!({"dryRun": true, "rows": reports, "errors": errors}))));
+        return Ok((
+            StatusCode::OK,
+            Json(json!({"dryRun": true, "rows": reports, "errors": errors})),
+        ));
     }
     if !errors.is_empty() {
-        let mut e = AdminError::new(400, "import_failed", format!("{} error(s); nothing was applied", errors.len()));
+        let mut e = AdminError::new(
+            400,
+            "import_failed",
+            format!("{} error(s); nothing was applied", errors.len()),
+        );
         e.extra = Some(json!({"errors": errors}));
         return Err(e);
     }
-    let (created, updated) = directory::apply(&state.db, &auth.tenant_id, &auth.actor(), "user.import", planned).await?;
-    Ok((StatusCode::OK, Json(json!({"dryRun": false, "created": created, "updated": updated, "rows": reports.len()}))))
+    let (created, updated) = directory::apply(
+        &state.db,
+        &auth.tenant_id,
+        &auth.actor(),
+        "user.import",
+        planned,
+    )
+    .await?;
+    Ok((
+        StatusCode::OK,
+        Json(
+            json!({"dryRun": false, "created": created, "updated": updated, "rows": reports.len()}),
+        ),
+    ))
 }

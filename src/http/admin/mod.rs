@@ -78,6 +78,8 @@ pub fn routes() -> Router<AppState> {
             "/users/{id}",
             get(users::get).patch(users::patch).delete(users::delete),
         )
+        .route("/users/import-template.csv", get(import::template))
+        .route("/users/import", post(import::import))
         .route("/users/{id}/archive", post(users::archive))
         .route("/users/{id}/reactivate", post(users::reactivate))
         .route(

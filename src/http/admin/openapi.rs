@@ -58,8 +58,18 @@ const ROUTES: &[(&str, &str, &str, &str)] = &[
         "Reactivate a local user",
         "ArchiveUser",
     ),
-    ("get", "/users/import-template.csv", "CSV template: email, then every locally-editable column", "ViewUsers"),
-    ("post", "/users/import", "CSV import (?dryRun=true|false), matched by email; all rows or none", "per column; CreateUser for new users"),
+    (
+        "get",
+        "/users/import-template.csv",
+        "CSV template: email, then every locally-editable column",
+        "ViewUsers",
+    ),
+    (
+        "post",
+        "/users/import",
+        "CSV import (?dryRun=true|false), matched by email; all rows or none",
+        "per column; CreateUser for new users",
+    ),
     ("get", "/settings", "Tenant settings", "ViewUsers"),
     (
         "patch",
