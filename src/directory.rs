@@ -40,6 +40,7 @@ pub fn validate(
     ctx: &TenantContext,
     surface: Surface,
 ) -> Result<()> {
+    validation::normalize_descriptive(doc);
     validation::contact_centre(doc, previous, &ctx.catalogs, &ctx.settings, surface)?;
     if surface == Surface::Local {
         validation::local_descriptive(doc, previous)?;

@@ -301,6 +301,74 @@ pub fn local_descriptive(
     Ok(())
 }
 
+/// Windows time zone ids and the IANA zone CLDR maps each to (its "001" territory), for the
+/// identity providers that send Windows names (Entra ID from on-premises AD).
+const WINDOWS_ZONES: [(&str, &str); 45] = [
+    ("Dateline Standard Time", "Etc/GMT+12"),
+    ("Hawaiian Standard Time", "Pacific/Honolulu"),
+    ("Alaskan Standard Time", "America/Anchorage"),
+    ("Pacific Standard Time", "America/Los_Angeles"),
+    ("US Mountain Standard Time", "America/Phoenix"),
+    ("Mountain Standard Time", "America/Denver"),
+    ("Central America Standard Time", "America/Guatemala"),
+    ("Central Standard Time", "America/Chicago"),
+    ("Canada Central Standard Time", "America/Regina"),
+    ("Mexico Standard Time", "America/Mexico_City"),
+    ("Central Standard Time (Mexico)", "America/Mexico_City"),
+    ("SA Pacific Standard Time", "America/Bogota"),
+    ("Eastern Standard Time", "America/New_York"),
+    ("US Eastern Standard Time", "America/Indianapolis"),
+    ("Atlantic Standard Time", "America/Halifax"),
+    ("Newfoundland Standard Time", "America/St_Johns"),
+    ("E. South America Standard Time", "America/Sao_Paulo"),
+    ("Argentina Standard Time", "America/Buenos_Aires"),
+    ("UTC", "Etc/UTC"),
+    ("GMT Standard Time", "Europe/London"),
+    ("Greenwich Standard Time", "Atlantic/Reykjavik"),
+    ("W. Europe Standard Time", "Europe/Berlin"),
+    ("Central Europe Standard Time", "Europe/Budapest"),
+    ("Romance Standard Time", "Europe/Paris"),
+    ("Central European Standard Time", "Europe/Warsaw"),
+    ("W. Central Africa Standard Time", "Africa/Lagos"),
+    ("GTB Standard Time", "Europe/Bucharest"),
+    ("FLE Standard Time", "Europe/Kiev"),
+    ("Israel Standard Time", "Asia/Jerusalem"),
+    ("South Africa Standard Time", "Africa/Johannesburg"),
+    ("Egypt Standard Time", "Africa/Cairo"),
+    ("Russian Standard Time", "Europe/Moscow"),
+    ("Arab Standard Time", "Asia/Riyadh"),
+    ("Arabian Standard Time", "Asia/Dubai"),
+    ("Pakistan Standard Time", "Asia/Karachi"),
+    ("India Standard Time", "Asia/Calcutta"),
+    ("SE Asia Standard Time", "Asia/Bangkok"),
+    ("China Standard Time", "Asia/Shanghai"),
+    ("Singapore Standard Time", "Asia/Singapore"),
+    ("Tokyo Standard Time", "Asia/Tokyo"),
+    ("Korea Standard Time", "Asia/Seoul"),
+    ("AUS Central Standard Time", "Australia/Darwin"),
+    ("E. Australia Standard Time", "Australia/Brisbane"),
+    ("AUS Eastern Standard Time", "Australia/Sydney"),
+    ("New Zealand Standard Time", "Pacific/Auckland"),
+];
+
+/// The IANA name of a Windows time zone id, if it is one Rollcall knows.
+pub fn windows_to_iana(name: &str) -> Option<&'static str> {
+    WINDOWS_ZONES
+        .iter()
+        .find(|(windows, _)| windows.eq_ignore_ascii_case(name))
+        .map(|(_, iana)| *iana)
+}
+
+/// Normalises descriptive values where they are recognised: a Windows time zone id becomes
+/// its IANA name. Unrecognised values are kept as sent.
+pub fn normalize_descriptive(doc: &mut Map<String, Value>) {
+    if let Some(Value::String(tz)) = doc.get_mut("timezone")
+        && let Some(iana) = windows_to_iana(tz)
+    {
+        *tz = iana.to_string();
+    }
+}
+
 /// Descriptive values from an identity provider that Rollcall does not recognise; the admin
 /// view flags them, provisioning never fails on them.
 pub fn unrecognised(doc: &Map<String, Value>) -> Vec<(String, String)> {
@@ -344,5 +412,12 @@ mod tests {
         assert!(!is_person_name("Robert'); DROP"));
         assert!(is_iana_timezone("Europe/London"));
         assert!(!is_iana_timezone("GMT Standard Time"));
+        for (windows, iana) in WINDOWS_ZONES {
+            assert!(
+                is_iana_timezone(iana),
+                "{windows} maps to {iana}, which chrono-tz does not know"
+            );
+        }
+        assert_eq!(windows_to_iana("gmt standard time"), Some("Europe/London"));
     }
 }
