@@ -253,7 +253,23 @@ async fn execute(cli: Cli) -> Result<(), String> {
         }
         Command::Token(TokenCommand::Revoke { id }) => {
             let db = open(&cli.database_url, true).await?;
+            let credential = credentials::by_id(&db, &id)
+                .await
+                .map_err(|e| e.to_string())?;
             credentials::revoke(&db, &id)
+                .await
+                .map_err(|e| e.to_string())?;
+            let mut changes = Map::new();
+            changes.insert("revoked".into(), json!({"before": false, "after": true}));
+            let entry = Entry::new(
+                &credential.tenant_id,
+                &Actor::cli(),
+                "credential.revoke",
+                "credential",
+                &id,
+                changes,
+            );
+            store::audit::record(&db, &entry)
                 .await
                 .map_err(|e| e.to_string())?;
             eprintln!("revoked {id}");

@@ -124,6 +124,16 @@ pub async fn list(db: &impl ConnectionTrait, tenant_id: &str) -> Result<Vec<Cred
         .collect())
 }
 
+/// One credential by id.
+pub async fn by_id(db: &impl ConnectionTrait, id: &str) -> Result<Credential> {
+    credentials::Entity::find_by_id(id.to_string())
+        .one(db)
+        .await
+        .map_err(|e| sql_err(e, "credential"))?
+        .map(to_domain)
+        .ok_or_else(|| Error::NotFound(format!("credential {id}")))
+}
+
 /// Revokes (deletes) a credential by id.
 pub async fn revoke(db: &impl ConnectionTrait, id: &str) -> Result<()> {
     let result = credentials::Entity::delete_by_id(id.to_string())
