@@ -44,7 +44,7 @@ async fn local_user(app: &TestApp, token: &str, user_name: &str) -> String {
             token,
             Method::POST,
             "/users",
-            Some(json!({"userName": user_name})),
+            Some(json!({"userName": user_name, "securityProfiles": ["Agent"]})),
         )
         .await;
     r.assert_admin_ok(201);

@@ -62,7 +62,16 @@ impl From<domain::Error> for AdminError {
                 AdminError::new(404, "not_found", format!("{what} not found"))
             }
             domain::Error::Uniqueness(detail) => AdminError::new(409, "uniqueness", detail),
-            domain::Error::InvalidValue(detail) => AdminError::bad_request(detail),
+            domain::Error::InvalidValue(detail) => {
+                // Domain validation messages start with the field: "licenceType: …".
+                let field = detail
+                    .split_once(": ")
+                    .map(|(f, _)| f.to_string())
+                    .filter(|f| !f.contains(' '));
+                let mut e = AdminError::bad_request(detail);
+                e.fields = field.map(|f| vec![f]);
+                e
+            }
             domain::Error::Conflict(detail) => AdminError::new(409, "conflict", detail),
             domain::Error::VersionConflict => AdminError::new(
                 409,
