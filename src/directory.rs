@@ -33,6 +33,25 @@ impl TenantContext {
     }
 }
 
+fn has_profiles(doc: &Map<String, Value>) -> bool {
+    doc.get(CONTACT_CENTRE)
+        .and_then(|cc| cc.get("securityProfiles"))
+        .is_some_and(|p| p.as_array().is_some_and(|a| !a.is_empty()))
+}
+
+/// Every contact-centre user holds a security profile: a user that was given none gets the
+/// least-privileged profile of the catalog (Agent in a new tenant).
+fn default_profile(doc: &mut Map<String, Value>, catalogs: &Catalogs) {
+    if has_profiles(doc) {
+        return;
+    }
+    if let Some(profile) = catalogs.least_privileged_profile()
+        && let Some(cc) = cc_mut(doc)
+    {
+        cc.insert("securityProfiles".into(), serde_json::json!([profile]));
+    }
+}
+
 /// Validates a document about to be stored, on the given surface.
 pub fn validate(
     doc: &mut Map<String, Value>,
@@ -40,7 +59,9 @@ pub fn validate(
     ctx: &TenantContext,
     surface: Surface,
 ) -> Result<()> {
-    validation::normalize_descriptive(doc);
+    if surface == Surface::Scim {
+        validation::normalize_descriptive(doc);
+    }
     validation::contact_centre(doc, previous, &ctx.catalogs, &ctx.settings, surface)?;
     if surface == Surface::Local {
         validation::local_descriptive(doc, previous)?;
@@ -118,19 +139,8 @@ pub async fn create(
             ManagedBy::Local
         }
     };
+    default_profile(&mut attributes, &ctx.catalogs);
     if surface == Surface::Scim {
-        // Every contact-centre user holds a security profile: one the IdP did not name gets
-        // the least-privileged profile of the catalog (Agent in a new tenant).
-        let has_profiles = attributes
-            .get(CONTACT_CENTRE)
-            .and_then(|cc| cc.get("securityProfiles"))
-            .is_some_and(|p| p.as_array().is_some_and(|a| !a.is_empty()));
-        if !has_profiles
-            && let Some(profile) = ctx.catalogs.least_privileged_profile()
-            && let Some(cc) = cc_mut(&mut attributes)
-        {
-            cc.insert("securityProfiles".into(), serde_json::json!([profile]));
-        }
         let template = template_values(db, tenant_id, &ctx.settings).await?;
         if !template.is_empty()
             && let Some(cc) = cc_mut(&mut attributes)
@@ -212,10 +222,13 @@ where
         if attributes == current.attributes {
             return Ok(current);
         }
+        if !has_profiles(&current.attributes) && attributes.contains_key(CONTACT_CENTRE) {
+            default_profile(&mut attributes, &ctx.catalogs);
+        }
         validate(&mut attributes, Some(&current.attributes), &ctx, surface)?;
-        if validation::is_agent_licence(cc_str(&attributes, "licenceType"))
-            && cc_str(&attributes, "agentId").is_none()
-        {
+        let generated = validation::is_agent_licence(cc_str(&attributes, "licenceType"))
+            && cc_str(&attributes, "agentId").is_none();
+        if generated {
             let next = users::next_agent_id(db, tenant_id, ctx.settings.agent_id_start).await?;
             if let Some(cc) = cc_mut(&mut attributes) {
                 cc.insert("agentId".into(), Value::String(next));
@@ -238,10 +251,8 @@ where
         match users::update(db, &next, current.version, &entry).await {
             Ok(()) => return Ok(next),
             Err(Error::VersionConflict) => backoff(round).await,
-            Err(Error::Uniqueness(detail))
-                if detail.starts_with("agentId")
-                    && cc_str(&current.attributes, "agentId").is_none() =>
-            {
+            // Another writer took the id we generated: take the next one.
+            Err(Error::Uniqueness(detail)) if generated && detail.starts_with("agentId") => {
                 backoff(round).await
             }
             Err(e) => return Err(e.into()),

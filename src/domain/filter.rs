@@ -178,6 +178,16 @@ pub enum SortOrder {
     Descending,
 }
 
+/// A resolved list request: which resources, in which order, which page.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ListQuery {
+    pub filter: Option<Filter>,
+    pub sort: Option<SortKey>,
+    pub order: SortOrder,
+    pub offset: u64,
+    pub limit: u64,
+}
+
 /// What a list is sorted by (RFC 7644 §3.4.2.3).
 #[derive(Debug, Clone, PartialEq)]
 pub enum SortKey {

@@ -105,6 +105,16 @@ pub fn contact_centre(
     let Some(Value::Object(cc)) = doc.get_mut(CONTACT_CENTRE) else {
         return Ok(());
     };
+    if !cc
+        .get("securityProfiles")
+        .and_then(Value::as_array)
+        .is_some_and(|p| !p.is_empty())
+    {
+        return Err(invalid(
+            "securityProfiles",
+            "a contact-centre user needs at least one security profile",
+        ));
+    }
     if let Some(Value::Array(profiles)) = cc.get_mut("securityProfiles") {
         let mut seen = Vec::new();
         for p in profiles.iter_mut() {

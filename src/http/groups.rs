@@ -62,25 +62,8 @@ pub async fn list_page(
     params: &ListParams,
 ) -> ScimResult<(Vec<Value>, u64)> {
     let schema = &state.registry.group;
-    let filter = match params.filter.as_deref().map(str::trim) {
-        Some(text) if !text.is_empty() => Some(filter::parse(schema, Resource::Group, text)?),
-        _ => None,
-    };
-    let sort = params
-        .sort_by
-        .as_deref()
-        .map(|s| filter::sort_key(schema, Resource::Group, s))
-        .transpose()?;
-    let (groups, total) = store_groups::list(
-        &state.db,
-        tenant_id,
-        filter.as_ref(),
-        sort.as_ref(),
-        params.sort_order,
-        params.start_index - 1,
-        params.count,
-    )
-    .await?;
+    let query = filter::query(schema, Resource::Group, &params)?;
+    let (groups, total) = store_groups::list(&state.db, tenant_id, &query).await?;
     let projection = Projection::new(
         params.attributes.as_deref(),
         params.excluded_attributes.as_deref(),

@@ -66,25 +66,8 @@ pub async fn list_page(
     params: &ListParams,
 ) -> ScimResult<(Vec<Value>, u64)> {
     let schema = &state.registry.user;
-    let filter = match params.filter.as_deref().map(str::trim) {
-        Some(text) if !text.is_empty() => Some(filter::parse(schema, Resource::User, text)?),
-        _ => None,
-    };
-    let sort = params
-        .sort_by
-        .as_deref()
-        .map(|s| filter::sort_key(schema, Resource::User, s))
-        .transpose()?;
-    let (users, total) = store_users::list(
-        &state.db,
-        tenant_id,
-        filter.as_ref(),
-        sort.as_ref(),
-        params.sort_order,
-        params.start_index - 1,
-        params.count,
-    )
-    .await?;
+    let query = filter::query(schema, Resource::User, &params)?;
+    let (users, total) = store_users::list(&state.db, tenant_id, &query).await?;
     let urns: Vec<&str> = schema.extensions.iter().map(|s| s.id.as_str()).collect();
     let projection = Projection::new(
         params.attributes.as_deref(),

@@ -5,10 +5,11 @@
 
 use scim_filter_parser as parser;
 
+use super::list::ListParams;
 use super::schema::{AttrType, Attribute, ResourceSchema};
 use super::{ScimError, ScimResult};
 use crate::domain::filter::{
-    Collection, Column, ElemField, ElemShape, Field, Filter, Kind, Op, SortKey, Value,
+    Collection, Column, ElemField, ElemShape, Field, Filter, Kind, ListQuery, Op, SortKey, Value,
 };
 use crate::domain::ownership::Mutability;
 use crate::domain::user::fold_key;
@@ -504,6 +505,30 @@ fn compare(
         kind,
         op,
         value,
+    })
+}
+
+/// Resolves a list request's filter, sort and page against a resource type.
+pub fn query(
+    schema: &ResourceSchema,
+    resource: Resource,
+    params: &ListParams,
+) -> ScimResult<ListQuery> {
+    let filter = match params.filter.as_deref().map(str::trim) {
+        Some(text) if !text.is_empty() => Some(parse(schema, resource, text)?),
+        _ => None,
+    };
+    let sort = params
+        .sort_by
+        .as_deref()
+        .map(|s| sort_key(schema, resource, s))
+        .transpose()?;
+    Ok(ListQuery {
+        filter,
+        sort,
+        order: params.sort_order,
+        offset: params.start_index.saturating_sub(1),
+        limit: params.count,
     })
 }
 

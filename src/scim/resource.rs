@@ -220,18 +220,21 @@ fn normalize_single(attr: &Attribute, value: &Value, path: &str) -> ScimResult<O
     Ok(Some(v))
 }
 
-/// Keeps, across a PUT, what the client cannot write: extension attributes that are
-/// read-only over SCIM (locally owned), and `active` when the body leaves it out.
+/// Keeps, across a PUT, what the client cannot write or did not send: extension attributes
+/// that are read-only over SCIM (locally owned), required extension attributes the body
+/// leaves out (a contact-centre user's security profiles: an IdP that does not know the
+/// extension cannot clear them), and `active` when the body leaves it out.
 pub fn carry_over(schema: &ResourceSchema, old: &Map<String, Value>, new: &mut Map<String, Value>) {
     for ext in &schema.extensions {
         let Some(Value::Object(old_fields)) = old.get(&ext.id) else {
             continue;
         };
         for (name, value) in old_fields {
-            let read_only = ext
-                .attribute(name)
-                .is_some_and(|a| a.mutability == Mutability::ReadOnly);
-            if !read_only {
+            let keep = ext.attribute(name).is_some_and(|a| {
+                a.mutability == Mutability::ReadOnly
+                    || (a.required && new.get(&ext.id).and_then(|e| e.get(name)).is_none())
+            });
+            if !keep {
                 continue;
             }
             if let Some(fields) = new
@@ -250,30 +253,22 @@ pub fn carry_over(schema: &ResourceSchema, old: &Map<String, Value>, new: &mut M
     }
 }
 
-/// Checks the attributes a resource cannot exist without: the core schema's required
-/// attributes, and an extension's required attributes when the resource carries it.
+/// Checks the core attributes a resource cannot exist without (`userName`, a group's
+/// `displayName`). Extension rules (a contact-centre user's security profile) are domain
+/// validation.
 pub fn require(schema: &ResourceSchema, doc: &Map<String, Value>) -> ScimResult<()> {
-    let check = |fields: &Map<String, Value>, attrs: &[Attribute], prefix: &str| {
-        for attr in attrs.iter().filter(|a| a.required) {
-            let present = match fields.get(&attr.name) {
-                Some(Value::String(s)) => !s.trim().is_empty(),
-                Some(Value::Array(items)) => !items.is_empty(),
-                Some(v) => !v.is_null(),
-                None => false,
-            };
-            if !present {
-                return Err(ScimError::invalid_value(format!(
-                    "{prefix}{} is required",
-                    attr.name
-                )));
-            }
-        }
-        Ok(())
-    };
-    check(doc, &schema.core.attributes, "")?;
-    for ext in &schema.extensions {
-        if let Some(Value::Object(fields)) = doc.get(&ext.id) {
-            check(fields, &ext.attributes, &format!("{}:", ext.id))?;
+    for attr in schema.core.attributes.iter().filter(|a| a.required) {
+        let present = match doc.get(&attr.name) {
+            Some(Value::String(s)) => !s.trim().is_empty(),
+            Some(Value::Array(items)) => !items.is_empty(),
+            Some(v) => !v.is_null(),
+            None => false,
+        };
+        if !present {
+            return Err(ScimError::invalid_value(format!(
+                "{} is required",
+                attr.name
+            )));
         }
     }
     Ok(())

@@ -14,7 +14,7 @@ use super::entity::{group_members, groups, users};
 use super::filter::{Table, condition, order_by};
 use super::{audit, now_us, sql_err};
 use crate::domain::audit::Entry;
-use crate::domain::filter::{Filter, SortKey, SortOrder};
+use crate::domain::filter::ListQuery;
 use crate::domain::group::{Group, Member, MemberType};
 use crate::domain::user::fold_key;
 use crate::domain::{Error, Result};
@@ -284,15 +284,11 @@ pub async fn delete(
 pub async fn list(
     db: &impl ConnectionTrait,
     tenant_id: &str,
-    filter: Option<&Filter>,
-    sort: Option<&SortKey>,
-    order: SortOrder,
-    offset: u64,
-    limit: u64,
+    q: &ListQuery,
 ) -> Result<(Vec<Group>, u64)> {
     let backend = db.get_database_backend();
     let mut query = groups::Entity::find().filter(groups::Column::TenantId.eq(tenant_id));
-    if let Some(filter) = filter {
+    if let Some(filter) = &q.filter {
         query = query.filter(condition(backend, Table::Groups, tenant_id, filter));
     }
     let total = query
@@ -300,15 +296,15 @@ pub async fn list(
         .count(db)
         .await
         .map_err(|e| sql_err(e, "group"))?;
-    if limit == 0 || offset >= total {
+    if q.limit == 0 || q.offset >= total {
         return Ok((Vec::new(), total));
     }
-    for (expr, direction) in order_by(backend, Table::Groups, sort, order) {
+    for (expr, direction) in order_by(backend, Table::Groups, q.sort.as_ref(), q.order) {
         query = query.order_by(expr, direction);
     }
     let rows = query
-        .offset(offset)
-        .limit(limit)
+        .offset(q.offset)
+        .limit(q.limit)
         .all(db)
         .await
         .map_err(|e| sql_err(e, "group"))?;

@@ -14,7 +14,7 @@ use super::entity::{group_members, groups, user_attrs, users};
 use super::filter::{Table, condition, order_by};
 use super::{audit, now_us, sql_err};
 use crate::domain::audit::Entry;
-use crate::domain::filter::{Filter, SortKey, SortOrder};
+use crate::domain::filter::ListQuery;
 use crate::domain::group::GroupRef;
 use crate::domain::ownership::CONTACT_CENTRE;
 use crate::domain::user::{ManagedBy, User, fold_key};
@@ -365,15 +365,11 @@ pub async fn delete(
 pub async fn list(
     db: &impl ConnectionTrait,
     tenant_id: &str,
-    filter: Option<&Filter>,
-    sort: Option<&SortKey>,
-    order: SortOrder,
-    offset: u64,
-    limit: u64,
+    q: &ListQuery,
 ) -> Result<(Vec<User>, u64)> {
     let backend = db.get_database_backend();
     let mut query = users::Entity::find().filter(users::Column::TenantId.eq(tenant_id));
-    if let Some(filter) = filter {
+    if let Some(filter) = &q.filter {
         query = query.filter(condition(backend, Table::Users, tenant_id, filter));
     }
     let total = query
@@ -381,15 +377,15 @@ pub async fn list(
         .count(db)
         .await
         .map_err(|e| sql_err(e, "user"))?;
-    if limit == 0 || offset >= total {
+    if q.limit == 0 || q.offset >= total {
         return Ok((Vec::new(), total));
     }
-    for (expr, direction) in order_by(backend, Table::Users, sort, order) {
+    for (expr, direction) in order_by(backend, Table::Users, q.sort.as_ref(), q.order) {
         query = query.order_by(expr, direction);
     }
     let rows = query
-        .offset(offset)
-        .limit(limit)
+        .offset(q.offset)
+        .limit(q.limit)
         .all(db)
         .await
         .map_err(|e| sql_err(e, "user"))?;

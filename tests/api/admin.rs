@@ -577,11 +577,11 @@ async fn create_validates_names_and_timezone_on_the_local_surface() {
             "name.familyName",
         ),
         (
-            json!({"userName": "x3", "timezone": "GMT Standard Time"}),
+            json!({"userName": "x3", "timezone": "Mars/Olympus_Mons"}),
             "timezone",
         ),
         (
-            json!({"userName": "x4", "licenceType": "Gold"}),
+            json!({"userName": "x4", "securityProfiles": ["Agent"], "licenceType": "Gold"}),
             "licenceType",
         ),
     ];
@@ -592,6 +592,49 @@ async fn create_validates_names_and_timezone_on_the_local_surface() {
     }
     let r = app.admin(&boss, Method::GET, "/users", None).await;
     assert_eq!(user_names(r.assert_admin_ok(200)), vec!["boss"]);
+}
+
+#[tokio::test]
+async fn local_surface_refuses_windows_time_zone_names() {
+    // DESIGN: the local surfaces enforce "timezone an IANA name"; only values from an IdP
+    // are normalised.
+    let app = TestApp::new().await;
+    let boss = boss(&app).await;
+    let r = app
+        .admin(
+            &boss,
+            Method::POST,
+            "/users",
+            Some(json!({"userName": "win", "timezone": "GMT Standard Time"})),
+        )
+        .await;
+    r.assert_admin_error(400, "invalid_value");
+    assert!(detail(&r).contains("timezone"), "{}", r.body);
+    let r = app.admin(&boss, Method::GET, "/users", None).await;
+    assert_eq!(user_names(r.assert_admin_ok(200)), vec!["boss"]);
+
+    let id = local_user(&app, &boss, "win2").await;
+    let r = patch_user(&app, &boss, &id, json!({"timezone": "GMT Standard Time"})).await;
+    r.assert_admin_error(400, "invalid_value");
+    assert!(view(&app, &boss, &id).await.get("timezone").is_none());
+}
+
+#[tokio::test]
+async fn a_local_user_created_without_security_profiles_stays_editable() {
+    let app = TestApp::new().await;
+    let boss = boss(&app).await;
+    let r = app
+        .admin(
+            &boss,
+            Method::POST,
+            "/users",
+            Some(json!({"userName": "bare"})),
+        )
+        .await;
+    let id = r.assert_admin_ok(201)["id"].as_str().unwrap().to_string();
+    let r = patch_user(&app, &boss, &id, json!({"licenceType": "Admin"})).await;
+    r.assert_admin_ok(200);
+    assert_eq!(view(&app, &boss, &id).await["licenceType"], "Admin");
 }
 
 #[tokio::test]
@@ -918,7 +961,7 @@ async fn patch_validation_errors_name_the_field_and_change_nothing() {
             "interactionCapacity",
         ),
         (json!({"name": {"givenName": "B@d"}}), "name.givenName"),
-        (json!({"timezone": "GMT Standard Time"}), "timezone"),
+        (json!({"timezone": "Mars/Olympus_Mons"}), "timezone"),
     ];
     let before = view(&app, &boss, &id).await;
     for (body, field) in cases {
@@ -1114,7 +1157,7 @@ async fn agent_licence_assigns_the_next_free_agent_id() {
             &boss,
             Method::POST,
             "/users",
-            Some(json!({"userName": "e", "licenceType": "AgentDesktop"})),
+            Some(json!({"userName": "e", "securityProfiles": ["Agent"], "licenceType": "AgentDesktop"})),
         )
         .await;
     assert_eq!(r.assert_admin_ok(201)["agentId"], "2003");
@@ -1138,7 +1181,7 @@ async fn agent_hierarchy_required_on_local_surfaces() {
             &boss,
             Method::POST,
             "/users",
-            Some(json!({"userName": "h2"})),
+            Some(json!({"userName": "h2", "securityProfiles": ["Agent"]})),
         )
         .await;
     r.assert_admin_error(400, "invalid_value");
@@ -1149,7 +1192,7 @@ async fn agent_hierarchy_required_on_local_surfaces() {
             &boss,
             Method::POST,
             "/users",
-            Some(json!({"userName": "h3", "agentHierarchy": "EMEA/London/Team A"})),
+            Some(json!({"userName": "h3", "securityProfiles": ["Agent"], "agentHierarchy": "EMEA/London/Team A"})),
         )
         .await;
     assert_eq!(

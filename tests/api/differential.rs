@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 
 use rollcall::domain::audit::{Actor, Entry};
-use rollcall::domain::filter::SortOrder;
+use rollcall::domain::filter::ListQuery;
 use rollcall::domain::user::{ManagedBy, User};
 use rollcall::scim::filter::{self, Resource};
 use rollcall::scim::resource::render_user;
@@ -316,17 +316,14 @@ async fn run(seed: u64, users: usize, filters: usize) {
             Ok(f) => f,
             Err(e) => panic!("generated filter {text:?} was refused: {}", e.detail),
         };
-        let (found, total) = store_users::list(
-            &app.db,
-            &app.tenant_id,
-            Some(&resolved),
-            None,
-            SortOrder::Ascending,
-            0,
-            10_000,
-        )
-        .await
-        .unwrap_or_else(|e| panic!("SQL for {text:?} failed: {e}"));
+        let query = ListQuery {
+            filter: Some(resolved.clone()),
+            limit: 10_000,
+            ..ListQuery::default()
+        };
+        let (found, total) = store_users::list(&app.db, &app.tenant_id, &query)
+            .await
+            .unwrap_or_else(|e| panic!("SQL for {text:?} failed: {e}"));
         let sql: BTreeSet<String> = found.into_iter().map(|u| u.id).collect();
         let memory: BTreeSet<String> = rendered
             .iter()

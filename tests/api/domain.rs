@@ -348,7 +348,7 @@ async fn provisioning_template_seeds_new_idp_users() {
             &boss,
             Method::POST,
             "/users",
-            Some(json!({"userName": "template"})),
+            Some(json!({"userName": "template", "securityProfiles": ["Agent"]})),
         )
         .await;
     let template = r.assert_admin_ok(201)["id"].as_str().unwrap().to_string();

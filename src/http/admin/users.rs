@@ -41,25 +41,8 @@ pub async fn list(
     auth.require(&[Permission::ViewUsers])?;
     let params = ListParams::from_query(&query.0)?;
     let schema = &state.registry.user;
-    let filter = match params.filter.as_deref().map(str::trim) {
-        Some(text) if !text.is_empty() => Some(filter::parse(schema, Resource::User, text)?),
-        _ => None,
-    };
-    let sort = params
-        .sort_by
-        .as_deref()
-        .map(|s| filter::sort_key(schema, Resource::User, s))
-        .transpose()?;
-    let (users, total) = store_users::list(
-        &state.db,
-        &auth.tenant_id,
-        filter.as_ref(),
-        sort.as_ref(),
-        params.sort_order,
-        params.start_index - 1,
-        params.count,
-    )
-    .await?;
+    let query = filter::query(schema, Resource::User, &params)?;
+    let (users, total) = store_users::list(&state.db, &auth.tenant_id, &query).await?;
     let ids: Vec<String> = users.iter().map(|u| u.id.clone()).collect();
     let mut groups = store_users::groups_of(&state.db, &auth.tenant_id, &ids).await?;
     let items: Vec<Value> = users
