@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261123_000001_create_tables;
 mod m20261123_000002_contact_centre;
+mod m20261123_000003_add_primary_email;
 
 /// The ordered list of Rollcall's migrations.
 pub struct Migrator;
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261123_000001_create_tables::Migration),
             Box::new(m20261123_000002_contact_centre::Migration),
+            Box::new(m20261123_000003_add_primary_email::Migration),
         ]
     }
 }

@@ -59,6 +59,18 @@ impl User {
         self.attributes.get("displayName").and_then(Value::as_str)
     }
 
+    /// The primary email: the one flagged `primary`, else the first.
+    pub fn primary_email(&self) -> Option<&str> {
+        let emails = self.attributes.get("emails")?.as_array()?;
+        emails
+            .iter()
+            .find(|e| e.get("primary").and_then(Value::as_bool) == Some(true))
+            .or_else(|| emails.first())
+            .and_then(|e| e.get("value"))
+            .and_then(Value::as_str)
+            .filter(|v| !v.is_empty())
+    }
+
     /// Archived users are `active: false`; a user without the attribute is active.
     pub fn active(&self) -> bool {
         self.attributes

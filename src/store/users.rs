@@ -182,6 +182,11 @@ fn uniqueness(user: &User) -> impl Fn(sea_orm::DbErr) -> Error + '_ {
                 "agentId {:?}",
                 contact_centre(user, "agentId").unwrap_or_default()
             )
+        } else if text.contains("primary_email") {
+            format!(
+                "primary email {:?}",
+                user.primary_email().unwrap_or_default()
+            )
         } else if text.contains("personal_phone") {
             format!(
                 "personalPhoneNumber {:?}",
@@ -226,6 +231,7 @@ pub async fn insert(
         modified_us: Set(user.modified_us),
         agent_id: Set(contact_centre(user, "agentId").map(str::to_string)),
         personal_phone: Set(contact_centre(user, "personalPhoneNumber").map(str::to_string)),
+        primary_email_key: Set(user.primary_email().map(fold_key)),
     })
     .exec_without_returning(&txn)
     .await
@@ -277,6 +283,10 @@ pub async fn update(
         .col_expr(
             users::Column::PersonalPhone,
             Expr::value(contact_centre(user, "personalPhoneNumber").map(str::to_string)),
+        )
+        .col_expr(
+            users::Column::PrimaryEmailKey,
+            Expr::value(user.primary_email().map(fold_key)),
         )
         .filter(users::Column::Id.eq(user.id.clone()))
         .filter(users::Column::TenantId.eq(user.tenant_id.clone()))

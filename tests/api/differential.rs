@@ -74,7 +74,11 @@ fn random_doc(rng: &mut Rng, n: usize) -> Map<String, Value> {
     }
     let emails: Vec<Value> = (0..rng.below(4))
         .map(|i| {
-            let mut e = json!({"value": format!("{}@{}.example", rng.pick(WORDS), rng.pick(&["x", "y", "X"]))});
+            let mut e = json!({"value": format!(
+                "{}{n}.{i}@{}.example",
+                rng.pick(WORDS),
+                rng.pick(&["x", "y", "X"])
+            )});
             if rng.chance(80) {
                 e["type"] = json!(rng.pick(TYPES));
             }

@@ -12,4 +12,5 @@ mod domain;
 mod explain;
 mod groups;
 mod idp;
+mod import;
 mod users;

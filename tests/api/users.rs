@@ -989,3 +989,46 @@ async fn enterprise_extension_round_trips() {
         .await;
     assert_eq!(r.ids(), vec![id.to_string()]);
 }
+
+#[tokio::test]
+async fn primary_email_is_unique_per_tenant_case_insensitively() {
+    let app = TestApp::new().await;
+    app.create_user(json!({
+        "schemas": [USER_SCHEMA],
+        "userName": "first",
+        "emails": [{"value": "Same@acme.example", "type": "work", "primary": true}]
+    }))
+    .await;
+    let r = app
+        .post(
+            "/Users",
+            json!({
+                "schemas": [USER_SCHEMA],
+                "userName": "second",
+                "emails": [{"value": "same@ACME.example", "type": "work", "primary": true}]
+            }),
+        )
+        .await;
+    r.assert_error(409, Some("uniqueness"));
+    assert!(
+        r.body["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("primary email")),
+        "{}",
+        r.body
+    );
+    let listed = app
+        .get(&format!("/Users?filter={}", q("userName eq \"second\"")))
+        .await;
+    assert_eq!(listed.body["totalResults"], 0);
+    // The same address as a secondary email is fine.
+    app.create_user(json!({
+        "schemas": [USER_SCHEMA],
+        "userName": "third",
+        "emails": [
+            {"value": "third@acme.example", "type": "work", "primary": true},
+            {"value": "same@acme.example", "type": "home"}
+        ]
+    }))
+    .await;
+}

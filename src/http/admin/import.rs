@@ -188,7 +188,9 @@ pub async fn import(
     }
     let ctx = TenantContext::load(&state.db, &auth.tenant_id).await?;
     let mut by_email: HashMap<String, Vec<String>> = HashMap::new();
+    let mut folded: HashMap<String, String> = HashMap::new();
     for (email, id) in store_users::emails(&state.db, &auth.tenant_id).await? {
+        folded.insert(email.to_lowercase(), email.clone());
         let ids = by_email.entry(email).or_default();
         if !ids.contains(&id) {
             ids.push(id);
@@ -247,6 +249,17 @@ pub async fn import(
                     row,
                     Some("email"),
                     format!("{email} matches {} users", ids.len()),
+                ));
+                continue;
+            }
+            _ if folded.contains_key(&email.to_lowercase()) => {
+                let existing = &folded[&email.to_lowercase()];
+                errors.push(row_error(
+                    row,
+                    Some("email"),
+                    format!(
+                        "{email} matches no user exactly; {existing} differs only in letter case"
+                    ),
                 ));
                 continue;
             }

@@ -21,6 +21,7 @@ pub struct Model {
     pub modified_us: i64,
     pub agent_id: Option<String>,
     pub personal_phone: Option<String>,
+    pub primary_email_key: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
