@@ -107,6 +107,17 @@ fn cc_str<'a>(doc: &'a Map<String, Value>, name: &str) -> Option<&'a str> {
         .and_then(Value::as_str)
 }
 
+/// Whether the user's licence makes it an agent that has no agent id yet.
+fn needs_agent_id(doc: &Map<String, Value>) -> bool {
+    validation::is_agent_licence(cc_str(doc, "licenceType")) && cc_str(doc, "agentId").is_none()
+}
+
+fn set_agent_id(doc: &mut Map<String, Value>, id: String) {
+    if let Some(cc) = cc_mut(doc) {
+        cc.insert("agentId".into(), Value::String(id));
+    }
+}
+
 fn cc_mut(doc: &mut Map<String, Value>) -> Option<&mut Map<String, Value>> {
     doc.entry(CONTACT_CENTRE.to_string())
         .or_insert_with(|| Value::Object(Map::new()))
@@ -155,13 +166,9 @@ pub async fn create(
     validate(&mut attributes, None, &ctx, surface)?;
     for round in 0..20u64 {
         let mut doc = attributes.clone();
-        if validation::is_agent_licence(cc_str(&doc, "licenceType"))
-            && cc_str(&doc, "agentId").is_none()
-        {
+        if needs_agent_id(&doc) {
             let next = users::next_agent_id(db, tenant_id, ctx.settings.agent_id_start).await?;
-            if let Some(cc) = cc_mut(&mut doc) {
-                cc.insert("agentId".into(), Value::String(next));
-            }
+            set_agent_id(&mut doc, next);
         }
         let now = store::now_us();
         let user = User {
@@ -226,13 +233,10 @@ where
             default_profile(&mut attributes, &ctx.catalogs);
         }
         validate(&mut attributes, Some(&current.attributes), &ctx, surface)?;
-        let generated = validation::is_agent_licence(cc_str(&attributes, "licenceType"))
-            && cc_str(&attributes, "agentId").is_none();
+        let generated = needs_agent_id(&attributes);
         if generated {
             let next = users::next_agent_id(db, tenant_id, ctx.settings.agent_id_start).await?;
-            if let Some(cc) = cc_mut(&mut attributes) {
-                cc.insert("agentId".into(), Value::String(next));
-            }
+            set_agent_id(&mut attributes, next);
         }
         let next = User {
             attributes,
@@ -313,14 +317,10 @@ where
                 continue;
             }
             validate(&mut attributes, Some(&current.attributes), &ctx, surface)?;
-            if validation::is_agent_licence(cc_str(&attributes, "licenceType"))
-                && cc_str(&attributes, "agentId").is_none()
-            {
+            if needs_agent_id(&attributes) {
                 let next =
                     users::next_agent_id(&txn, tenant_id, ctx.settings.agent_id_start).await?;
-                if let Some(cc) = cc_mut(&mut attributes) {
-                    cc.insert("agentId".into(), Value::String(next));
-                }
+                set_agent_id(&mut attributes, next);
             }
             let next = User {
                 attributes,
@@ -383,12 +383,8 @@ pub async fn apply(
         match plan {
             Plan::Create(mut attributes) => {
                 attributes.entry("active").or_insert(Value::Bool(true));
-                if validation::is_agent_licence(cc_str(&attributes, "licenceType"))
-                    && cc_str(&attributes, "agentId").is_none()
-                {
-                    if let Some(cc) = cc_mut(&mut attributes) {
-                        cc.insert("agentId".into(), Value::String(agent_ids.allocate()));
-                    }
+                if needs_agent_id(&attributes) {
+                    set_agent_id(&mut attributes, agent_ids.allocate());
                 }
                 let now = store::now_us();
                 let user = User {
@@ -415,12 +411,8 @@ pub async fn apply(
                 current,
                 mut attributes,
             } => {
-                if validation::is_agent_licence(cc_str(&attributes, "licenceType"))
-                    && cc_str(&attributes, "agentId").is_none()
-                {
-                    if let Some(cc) = cc_mut(&mut attributes) {
-                        cc.insert("agentId".into(), Value::String(agent_ids.allocate()));
-                    }
+                if needs_agent_id(&attributes) {
+                    set_agent_id(&mut attributes, agent_ids.allocate());
                 }
                 let next = User {
                     attributes,

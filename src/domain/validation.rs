@@ -105,10 +105,10 @@ pub fn contact_centre(
     let Some(Value::Object(cc)) = doc.get_mut(CONTACT_CENTRE) else {
         return Ok(());
     };
-    if !cc
+    if cc
         .get("securityProfiles")
         .and_then(Value::as_array)
-        .is_some_and(|p| !p.is_empty())
+        .is_none_or(Vec::is_empty)
     {
         return Err(invalid(
             "securityProfiles",

@@ -350,9 +350,7 @@ pub async fn import(
             Some(_) => {}
         }
     }
-    if let Err(e) = auth.require(&needs.into_iter().collect::<Vec<_>>()) {
-        return Err(e);
-    }
+    auth.require(&needs.into_iter().collect::<Vec<_>>())?;
     if dry_run {
         return Ok((
             StatusCode::OK,
