@@ -62,7 +62,7 @@ pub async fn list_page(
     params: &ListParams,
 ) -> ScimResult<(Vec<Value>, u64)> {
     let schema = &state.registry.group;
-    let query = filter::query(schema, Resource::Group, &params)?;
+    let query = filter::query(schema, Resource::Group, params)?;
     let (groups, total) = store_groups::list(&state.db, tenant_id, &query).await?;
     let projection = Projection::new(
         params.attributes.as_deref(),

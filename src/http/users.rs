@@ -66,7 +66,7 @@ pub async fn list_page(
     params: &ListParams,
 ) -> ScimResult<(Vec<Value>, u64)> {
     let schema = &state.registry.user;
-    let query = filter::query(schema, Resource::User, &params)?;
+    let query = filter::query(schema, Resource::User, params)?;
     let (users, total) = store_users::list(&state.db, tenant_id, &query).await?;
     let urns: Vec<&str> = schema.extensions.iter().map(|s| s.id.as_str()).collect();
     let projection = Projection::new(
