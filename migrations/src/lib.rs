@@ -3,6 +3,7 @@
 
 pub use sea_orm_migration::prelude::*;
 
+mod columns;
 mod m20261123_000001_create_tables;
 mod m20261123_000002_contact_centre;
 mod m20261123_000003_add_primary_email;

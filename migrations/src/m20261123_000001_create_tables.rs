@@ -7,6 +7,8 @@
 
 use sea_orm_migration::prelude::*;
 
+use crate::columns::{big, id, index, text, text_null};
+
 pub struct Migration;
 
 impl MigrationName for Migration {
@@ -15,40 +17,12 @@ impl MigrationName for Migration {
     }
 }
 
-fn id(name: &str) -> Alias {
-    Alias::new(name)
-}
-
-fn text(name: &str) -> ColumnDef {
-    ColumnDef::new(id(name)).text().not_null().to_owned()
-}
-
-fn text_null(name: &str) -> ColumnDef {
-    ColumnDef::new(id(name)).text().null().to_owned()
-}
-
-fn big(name: &str) -> ColumnDef {
-    ColumnDef::new(id(name)).big_integer().not_null().to_owned()
-}
-
 fn fk(table: &str, column: &str, target: &str) -> ForeignKeyCreateStatement {
     ForeignKey::create()
         .from(id(table), id(column))
         .to(id(target), id("id"))
         .on_delete(ForeignKeyAction::Cascade)
         .to_owned()
-}
-
-fn index(name: &str, table: &str, columns: &[&str], unique: bool) -> IndexCreateStatement {
-    let mut stmt = Index::create();
-    stmt.name(name).table(id(table));
-    for column in columns {
-        stmt.col(id(column));
-    }
-    if unique {
-        stmt.unique();
-    }
-    stmt.to_owned()
 }
 
 #[sea_orm_migration::async_trait::async_trait]

@@ -4,36 +4,14 @@
 
 use sea_orm_migration::prelude::*;
 
+use crate::columns::{id, index, text, text_null};
+
 pub struct Migration;
 
 impl MigrationName for Migration {
     fn name(&self) -> &str {
         "m20261123_000002_contact_centre"
     }
-}
-
-fn id(name: &str) -> Alias {
-    Alias::new(name)
-}
-
-fn text(name: &str) -> ColumnDef {
-    ColumnDef::new(id(name)).text().not_null().to_owned()
-}
-
-fn text_null(name: &str) -> ColumnDef {
-    ColumnDef::new(id(name)).text().null().to_owned()
-}
-
-fn index(name: &str, table: &str, columns: &[&str], unique: bool) -> IndexCreateStatement {
-    let mut stmt = Index::create();
-    stmt.name(name).table(id(table));
-    for column in columns {
-        stmt.col(id(column));
-    }
-    if unique {
-        stmt.unique();
-    }
-    stmt.to_owned()
 }
 
 /// The built-in security profiles every tenant starts with.

@@ -137,6 +137,29 @@ impl TestApp {
         } else {
             path.to_string()
         };
+        let content_type = headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+            .map_or("application/scim+json", |(_, v)| *v);
+        let body = body.map(|v| (content_type, v.to_string()));
+        let headers: Vec<(&str, &str)> = headers
+            .iter()
+            .copied()
+            .filter(|(k, _)| !k.eq_ignore_ascii_case("content-type"))
+            .collect();
+        self.dispatch(token, method, &uri, body, &headers).await
+    }
+
+    /// Sends one request to the router in-process: a Bearer token unless empty, a body with
+    /// its content type, extra headers; decodes a JSON answer (else keeps it as a string).
+    pub async fn dispatch(
+        &self,
+        token: &str,
+        method: Method,
+        uri: &str,
+        body: Option<(&str, String)>,
+        headers: &[(&str, &str)],
+    ) -> TestResponse {
         let mut builder = Request::builder()
             .method(method)
             .uri(uri)
@@ -144,18 +167,13 @@ impl TestApp {
         if !token.is_empty() {
             builder = builder.header("authorization", format!("Bearer {token}"));
         }
-        let has_content_type = headers
-            .iter()
-            .any(|(k, _)| k.eq_ignore_ascii_case("content-type"));
         for (k, v) in headers {
             builder = builder.header(*k, *v);
         }
         let body = match body {
-            Some(v) => {
-                if !has_content_type {
-                    builder = builder.header("content-type", "application/scim+json");
-                }
-                Body::from(v.to_string())
+            Some((content_type, text)) => {
+                builder = builder.header("content-type", content_type);
+                Body::from(text)
             }
             None => Body::empty(),
         };
@@ -369,48 +387,8 @@ impl TestApp {
         } else {
             format!("/admin/v1{path}")
         };
-        let mut builder = Request::builder()
-            .method(method)
-            .uri(uri)
-            .header("host", "rollcall.test");
-        if !token.is_empty() {
-            builder = builder.header("authorization", format!("Bearer {token}"));
-        }
-        for (k, v) in headers {
-            builder = builder.header(*k, *v);
-        }
-        let body = match body {
-            Some(v) => {
-                builder = builder.header("content-type", "application/json");
-                Body::from(v.to_string())
-            }
-            None => Body::empty(),
-        };
-        let response = self
-            .router
-            .clone()
-            .oneshot(builder.body(body).expect("request"))
-            .await
-            .expect("infallible");
-        let status = response.status();
-        let headers = response.headers().clone();
-        let bytes = response
-            .into_body()
-            .collect()
-            .await
-            .expect("body")
-            .to_bytes();
-        let body = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes)
-                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
-        };
-        TestResponse {
-            status,
-            headers,
-            body,
-        }
+        let body = body.map(|v| ("application/json", v.to_string()));
+        self.dispatch(token, method, &uri, body, headers).await
     }
 
     /// A local (CLI-created) user holding these security profiles, and a user-level API

@@ -1,38 +1,22 @@
 //! CSV template and import of locally-owned attributes (`/admin/v1/users/import…`).
 
-use axum::body::Body;
-use axum::http::{Method, Request};
-use http_body_util::BodyExt;
+use axum::http::Method;
 use serde_json::{Value, json};
-use tower::ServiceExt;
 
 use crate::harness::{CONTACT_CENTRE, TestApp};
 
 async fn post_csv(app: &TestApp, token: &str, dry_run: bool, csv: &str) -> (u16, Value) {
-    let request = Request::builder()
-        .method(Method::POST)
-        .uri(format!("/admin/v1/users/import?dryRun={dry_run}"))
-        .header("authorization", format!("Bearer {token}"))
-        .header("content-type", "text/csv")
-        .body(Body::from(csv.to_string()))
-        .expect("request");
-    let response = app
-        .router
-        .clone()
-        .oneshot(request)
-        .await
-        .expect("infallible");
-    let status = response.status().as_u16();
-    let bytes = response
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes();
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
+    let uri = format!("/admin/v1/users/import?dryRun={dry_run}");
+    let r = app
+        .dispatch(
+            token,
+            Method::POST,
+            &uri,
+            Some(("text/csv", csv.to_string())),
+            &[],
+        )
+        .await;
+    (r.status.as_u16(), r.body)
 }
 
 async fn setup(app: &TestApp) -> String {
