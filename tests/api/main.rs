@@ -5,6 +5,7 @@
 mod harness;
 
 mod admin;
+mod cli;
 mod concurrency;
 mod differential;
 mod discovery;
