@@ -182,6 +182,8 @@ pub enum SortOrder {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListQuery {
     pub filter: Option<Filter>,
+    /// Keyset pagination: only rows after this (creation time, id) of the default order.
+    pub after: Option<(i64, String)>,
     pub sort: Option<SortKey>,
     pub order: SortOrder,
     pub offset: u64,

@@ -9,7 +9,7 @@ use super::auth::optional_tenant;
 use super::extract::{BaseUrl, ScimJson};
 use crate::app::AppState;
 use crate::domain::catalog::CatalogKind;
-use crate::scim::list::{MAX_PAGE, list_response};
+use crate::scim::list::{ListParams, MAX_PAGE, Page, list_response};
 use crate::scim::schema::schema_json;
 use crate::scim::{ScimError, ScimResult};
 use crate::store::catalog;
@@ -25,6 +25,14 @@ pub async fn service_provider_config(BaseUrl(base): BaseUrl) -> ScimJson {
         "patch": {"supported": true},
         "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": MAX_BODY},
         "filter": {"supported": true, "maxResults": MAX_PAGE},
+        "pagination": {
+            "cursor": true,
+            "index": true,
+            "defaultPaginationMethod": "index",
+            "defaultPageSize": MAX_PAGE,
+            "maxPageSize": MAX_PAGE,
+            "cursorTimeout": 3600
+        },
         "changePassword": {"supported": false},
         "sort": {"supported": true},
         "etag": {"supported": true},
@@ -68,7 +76,14 @@ pub async fn resource_types(State(state): State<AppState>, BaseUrl(base): BaseUr
         .map(|rt| resource_type_json(rt, &base))
         .collect();
     let total = all.len() as u64;
-    ScimJson::ok(list_response(all, total, 1))
+    ScimJson::ok(list_response(
+        Page {
+            resources: all,
+            total,
+            next_cursor: None,
+        },
+        &ListParams::default(),
+    ))
 }
 
 /// `GET /ResourceTypes/{id}`
@@ -114,7 +129,14 @@ pub async fn schemas(
         .map(|s| schema_json(s, &base, &profiles))
         .collect();
     let total = all.len() as u64;
-    ScimJson::ok(list_response(all, total, 1))
+    ScimJson::ok(list_response(
+        Page {
+            resources: all,
+            total,
+            next_cursor: None,
+        },
+        &ListParams::default(),
+    ))
 }
 
 /// `GET /Schemas/{id}`

@@ -17,7 +17,7 @@ use crate::domain::audit::{Entry, diff};
 use crate::domain::group::Group;
 use crate::scim::ScimResult;
 use crate::scim::filter::{self, Resource};
-use crate::scim::list::{ListParams, list_response};
+use crate::scim::list::{ListParams, Page, list_response, next_cursor};
 use crate::scim::patch::{self, MemberOp};
 use crate::scim::projection::Projection;
 use crate::scim::resource::{etag, member_ids, normalize_input, render_group, require};
@@ -60,10 +60,13 @@ pub async fn list_page(
     tenant_id: &str,
     base: &str,
     params: &ListParams,
-) -> ScimResult<(Vec<Value>, u64)> {
+) -> ScimResult<Page> {
     let schema = &state.registry.group;
     let query = filter::query(schema, Resource::Group, params)?;
-    let (groups, total) = store_groups::list(&state.db, tenant_id, &query).await?;
+    let (mut groups, total) = store_groups::list(&state.db, tenant_id, &query).await?;
+    let next_cursor = next_cursor(&mut groups, params, &query, Resource::Group.name(), |r| {
+        (r.created_us, r.id.clone())
+    });
     let projection = Projection::new(
         params.attributes.as_deref(),
         params.excluded_attributes.as_deref(),
@@ -84,7 +87,11 @@ pub async fn list_page(
             projection.apply(render_group(g, m.as_deref(), base))
         })
         .collect();
-    Ok((resources, total))
+    Ok(Page {
+        resources,
+        total,
+        next_cursor,
+    })
 }
 
 /// `GET /Groups`
@@ -96,12 +103,8 @@ pub async fn list(
     query: QueryMap,
 ) -> ScimResult<ScimJson> {
     let params = ListParams::from_query(&query.0)?;
-    let (resources, total) = list_page(&state, &auth.tenant_id, &base, &params).await?;
-    Ok(ScimJson::ok(list_response(
-        resources,
-        total,
-        params.start_index,
-    )))
+    let page = list_page(&state, &auth.tenant_id, &base, &params).await?;
+    Ok(ScimJson::ok(list_response(page, &params)))
 }
 
 /// `GET /Groups/{id}`

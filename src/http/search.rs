@@ -6,8 +6,8 @@ use super::auth::ScimAuth;
 use super::extract::{BaseUrl, ScimBody, ScimJson};
 use super::{groups as group_routes, users as user_routes};
 use crate::app::AppState;
-use crate::scim::ScimResult;
-use crate::scim::list::{ListParams, list_response};
+use crate::scim::list::{ListParams, Page, list_response};
+use crate::scim::{ScimError, ScimResult};
 
 /// `POST /Users/.search`
 #[tracing::instrument(skip_all, err)]
@@ -18,13 +18,8 @@ pub async fn users(
     ScimBody(body): ScimBody,
 ) -> ScimResult<ScimJson> {
     let params = ListParams::from_search(&body)?;
-    let (resources, total) =
-        user_routes::list_page(&state, &auth.tenant_id, &base, &params).await?;
-    Ok(ScimJson::ok(list_response(
-        resources,
-        total,
-        params.start_index,
-    )))
+    let page = user_routes::list_page(&state, &auth.tenant_id, &base, &params).await?;
+    Ok(ScimJson::ok(list_response(page, &params)))
 }
 
 /// `POST /Groups/.search`
@@ -36,18 +31,13 @@ pub async fn groups(
     ScimBody(body): ScimBody,
 ) -> ScimResult<ScimJson> {
     let params = ListParams::from_search(&body)?;
-    let (resources, total) =
-        group_routes::list_page(&state, &auth.tenant_id, &base, &params).await?;
-    Ok(ScimJson::ok(list_response(
-        resources,
-        total,
-        params.start_index,
-    )))
+    let page = group_routes::list_page(&state, &auth.tenant_id, &base, &params).await?;
+    Ok(ScimJson::ok(list_response(page, &params)))
 }
 
-/// `POST /.search`: users then groups, paged as one list. A filter that names an attribute
-/// only one resource type has matches nothing of the other type; a filter neither type
-/// understands is `invalidFilter`.
+/// `POST /.search`: users then groups, paged as one list (index pagination only). A filter
+/// that names an attribute only one resource type has matches nothing of the other type; a
+/// filter neither type understands is `invalidFilter`.
 #[tracing::instrument(skip_all, err)]
 pub async fn root(
     State(state): State<AppState>,
@@ -56,6 +46,11 @@ pub async fn root(
     ScimBody(body): ScimBody,
 ) -> ScimResult<ScimJson> {
     let params = ListParams::from_search(&body)?;
+    if params.cursor.is_some() {
+        return Err(ScimError::invalid_value(
+            "cursor pagination is offered on /Users and /Groups; search the root with startIndex",
+        ));
+    }
     let offset = params.start_index - 1;
     // Count each type first (count=0 fetches no rows), then fetch the slice that overlaps.
     let counting = ListParams {
@@ -67,14 +62,14 @@ pub async fn root(
     let (user_total, group_total) = match (user_total, group_total) {
         (Err(e), Err(_)) => return Err(e),
         (u, g) => (
-            u.map(|(_, t)| t).unwrap_or(0),
-            g.map(|(_, t)| t).unwrap_or(0),
+            u.map(|p| p.total).unwrap_or(0),
+            g.map(|p| p.total).unwrap_or(0),
         ),
     };
     let mut resources = Vec::new();
     if offset < user_total && params.count > 0 {
-        let (page, _) = user_routes::list_page(&state, &auth.tenant_id, &base, &params).await?;
-        resources.extend(page);
+        let page = user_routes::list_page(&state, &auth.tenant_id, &base, &params).await?;
+        resources.extend(page.resources);
     }
     let remaining = params.count.saturating_sub(resources.len() as u64);
     if remaining > 0 && group_total > 0 {
@@ -84,13 +79,13 @@ pub async fn root(
             count: remaining,
             ..params.clone()
         };
-        let (page, _) =
-            group_routes::list_page(&state, &auth.tenant_id, &base, &group_params).await?;
-        resources.extend(page);
+        let page = group_routes::list_page(&state, &auth.tenant_id, &base, &group_params).await?;
+        resources.extend(page.resources);
     }
-    Ok(ScimJson::ok(list_response(
+    let page = Page {
         resources,
-        user_total + group_total,
-        params.start_index,
-    )))
+        total: user_total + group_total,
+        next_cursor: None,
+    };
+    Ok(ScimJson::ok(list_response(page, &params)))
 }

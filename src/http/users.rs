@@ -15,7 +15,7 @@ use crate::domain;
 use crate::domain::user::User;
 use crate::domain::validation::Surface;
 use crate::scim::filter::{self, Resource};
-use crate::scim::list::{ListParams, list_response};
+use crate::scim::list::{ListParams, Page, list_response, next_cursor};
 use crate::scim::patch;
 use crate::scim::projection::Projection;
 use crate::scim::resource::{carry_over, etag, normalize_input, render_user, require};
@@ -64,10 +64,13 @@ pub async fn list_page(
     tenant_id: &str,
     base: &str,
     params: &ListParams,
-) -> ScimResult<(Vec<Value>, u64)> {
+) -> ScimResult<Page> {
     let schema = &state.registry.user;
     let query = filter::query(schema, Resource::User, params)?;
-    let (users, total) = store_users::list(&state.db, tenant_id, &query).await?;
+    let (mut users, total) = store_users::list(&state.db, tenant_id, &query).await?;
+    let next_cursor = next_cursor(&mut users, params, &query, Resource::User.name(), |r| {
+        (r.created_us, r.id.clone())
+    });
     let urns: Vec<&str> = schema.extensions.iter().map(|s| s.id.as_str()).collect();
     let projection = Projection::new(
         params.attributes.as_deref(),
@@ -87,7 +90,11 @@ pub async fn list_page(
             projection.apply(render_user(schema, u, &g, base))
         })
         .collect();
-    Ok((resources, total))
+    Ok(Page {
+        resources,
+        total,
+        next_cursor,
+    })
 }
 
 /// `GET /Users`
@@ -99,12 +106,8 @@ pub async fn list(
     query: QueryMap,
 ) -> ScimResult<ScimJson> {
     let params = ListParams::from_query(&query.0)?;
-    let (resources, total) = list_page(&state, &auth.tenant_id, &base, &params).await?;
-    Ok(ScimJson::ok(list_response(
-        resources,
-        total,
-        params.start_index,
-    )))
+    let page = list_page(&state, &auth.tenant_id, &base, &params).await?;
+    Ok(ScimJson::ok(list_response(page, &params)))
 }
 
 /// `GET /Users/{id}`; `If-None-Match` with the current version answers 304.

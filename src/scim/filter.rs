@@ -5,7 +5,8 @@
 
 use scim_filter_parser as parser;
 
-use super::list::ListParams;
+use super::error::ScimType;
+use super::list::{ListParams, Position, decode_cursor, fingerprint};
 use super::schema::{AttrType, Attribute, ResourceSchema};
 use super::{ScimError, ScimResult};
 use crate::domain::filter::{
@@ -19,6 +20,15 @@ use crate::domain::user::fold_key;
 pub enum Resource {
     User,
     Group,
+}
+
+impl Resource {
+    pub fn name(self) -> &'static str {
+        match self {
+            Resource::User => "User",
+            Resource::Group => "Group",
+        }
+    }
 }
 
 /// Parses and resolves a `filter` query parameter.
@@ -523,13 +533,41 @@ pub fn query(
         .as_deref()
         .map(|s| sort_key(schema, resource, s))
         .transpose()?;
-    Ok(ListQuery {
+    let mut query = ListQuery {
         filter,
         sort,
         order: params.sort_order,
         offset: params.start_index.saturating_sub(1),
         limit: params.count,
-    })
+        after: None,
+    };
+    if let Some(cursor) = &params.cursor {
+        if params.explicit_start {
+            return Err(ScimError::invalid_value(
+                "startIndex and cursor cannot be combined: use one pagination method",
+            ));
+        }
+        query.offset = 0;
+        // One row more than the page tells whether a next page exists (see `next_cursor`).
+        if query.limit > 0 {
+            query.limit += 1;
+        }
+        match (
+            decode_cursor(cursor, &fingerprint(resource.name(), params))?,
+            &query.sort,
+        ) {
+            (Position::Start, _) => {}
+            (Position::After { created_us, id }, None) => query.after = Some((created_us, id)),
+            (Position::Offset(offset), Some(_)) => query.offset = offset,
+            _ => {
+                return Err(ScimError::bad_request(
+                    ScimType::InvalidCursor,
+                    "the cursor is not one this list issued",
+                ));
+            }
+        }
+    }
+    Ok(query)
 }
 
 /// Resolves `sortBy` to what the store orders by.

@@ -2,9 +2,13 @@
 
 use std::collections::HashMap;
 
+use base64::Engine;
 use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
 
+use super::error::ScimType;
 use super::{LIST_RESPONSE, SEARCH_REQUEST, ScimError, ScimResult};
+use crate::domain::filter::ListQuery;
 
 /// The largest page served; larger `count`s are clamped (advertised as `filter.maxResults`).
 pub const MAX_PAGE: u64 = 200;
@@ -22,6 +26,10 @@ pub struct ListParams {
     pub count: u64,
     pub attributes: Option<String>,
     pub excluded_attributes: Option<String>,
+    /// RFC 9865 cursor pagination: `Some("")` asks for the first page.
+    pub cursor: Option<String>,
+    /// Whether the request named `startIndex` itself.
+    pub explicit_start: bool,
 }
 
 impl Default for ListParams {
@@ -34,6 +42,8 @@ impl Default for ListParams {
             count: MAX_PAGE,
             attributes: None,
             excluded_attributes: None,
+            cursor: None,
+            explicit_start: false,
         }
     }
 }
@@ -60,6 +70,7 @@ fn clamp(params: &mut ListParams, start_index: Option<i64>, count: Option<i64>) 
     // RFC 7644 §3.4.2.4: a startIndex below 1 means 1; a negative count means 0.
     if let Some(s) = start_index {
         params.start_index = u64::try_from(s.max(1)).unwrap_or(1);
+        params.explicit_start = true;
     }
     if let Some(c) = count {
         params.count = u64::try_from(c.max(0)).unwrap_or(0).min(MAX_PAGE);
@@ -80,6 +91,7 @@ impl ListParams {
             sort_by: get("sortBy").filter(|s| !s.is_empty()).map(str::to_string),
             attributes: get("attributes").map(str::to_string),
             excluded_attributes: get("excludedAttributes").map(str::to_string),
+            cursor: get("cursor").map(str::to_string),
             ..ListParams::default()
         };
         if let Some(order) = get("sortOrder").filter(|s| !s.is_empty()) {
@@ -149,6 +161,7 @@ impl ListParams {
             sort_by: text("sortBy")?.filter(|s| !s.is_empty()),
             attributes: text("attributes")?,
             excluded_attributes: text("excludedAttributes")?,
+            cursor: text("cursor")?,
             ..ListParams::default()
         };
         if let Some(order) = text("sortOrder")?.filter(|s| !s.is_empty()) {
@@ -161,15 +174,132 @@ impl ListParams {
     }
 }
 
-/// A ListResponse: `totalResults`, `startIndex` and `itemsPerPage` are always integers.
-pub fn list_response(resources: Vec<Value>, total: u64, start_index: u64) -> Value {
-    json!({
+/// One page of a list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page {
+    pub resources: Vec<Value>,
+    pub total: u64,
+    /// RFC 9865: where the next page starts, when there is one.
+    pub next_cursor: Option<String>,
+}
+
+/// A ListResponse: `totalResults`, `startIndex` and `itemsPerPage` are always integers; with
+/// cursor pagination (RFC 9865) `nextCursor` replaces `startIndex`.
+pub fn list_response(page: Page, params: &ListParams) -> Value {
+    let mut body = json!({
         "schemas": [LIST_RESPONSE],
-        "totalResults": total,
-        "startIndex": start_index,
-        "itemsPerPage": resources.len(),
-        "Resources": resources,
-    })
+        "totalResults": page.total,
+        "itemsPerPage": page.resources.len(),
+    });
+    if params.cursor.is_some() {
+        if let Some(next) = page.next_cursor {
+            body["nextCursor"] = Value::String(next);
+        }
+    } else {
+        body["startIndex"] = json!(params.start_index);
+    }
+    body["Resources"] = Value::Array(page.resources);
+    body
+}
+
+/// Where a cursor points: after a row of the default order (creation time, id), or at an
+/// offset of a sorted list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Position {
+    Start,
+    After { created_us: i64, id: String },
+    Offset(u64),
+}
+
+/// With cursor pagination the store was asked for one row more than the page (`query`):
+/// that row, if it came, is dropped and a cursor to the next page returned — after the page's
+/// last row in the default order, or at the next offset of a sorted list.
+pub fn next_cursor<T>(
+    rows: &mut Vec<T>,
+    params: &ListParams,
+    query: &ListQuery,
+    resource: &str,
+    key: impl Fn(&T) -> (i64, String),
+) -> Option<String> {
+    params.cursor.as_ref()?;
+    let page = usize::try_from(params.count).unwrap_or(usize::MAX);
+    if rows.len() <= page || page == 0 {
+        return None;
+    }
+    rows.truncate(page);
+    let position = if query.sort.is_some() {
+        Position::Offset(query.offset + params.count)
+    } else {
+        let (created_us, id) = key(rows.last()?);
+        Position::After { created_us, id }
+    };
+    Some(encode_cursor(&position, &fingerprint(resource, params)))
+}
+
+/// Ties a cursor to the list it came from: the resource type, filter and sort.
+pub fn fingerprint(resource: &str, params: &ListParams) -> String {
+    let mut hash = Sha256::new();
+    for part in [
+        resource,
+        params.filter.as_deref().unwrap_or(""),
+        params.sort_by.as_deref().unwrap_or(""),
+        if params.sort_order == SortOrder::Descending {
+            "d"
+        } else {
+            "a"
+        },
+    ] {
+        hash.update(part.as_bytes());
+        hash.update([0]);
+    }
+    hash.finalize()
+        .iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The opaque cursor of a position (base64url of a small JSON document).
+pub fn encode_cursor(position: &Position, fingerprint: &str) -> String {
+    let doc = match position {
+        Position::Start => json!({"f": fingerprint}),
+        Position::After { created_us, id } => json!({"f": fingerprint, "c": created_us, "i": id}),
+        Position::Offset(offset) => json!({"f": fingerprint, "o": offset}),
+    };
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(doc.to_string())
+}
+
+/// Reads a cursor back; one that is malformed or belongs to another list is `invalidCursor`.
+pub fn decode_cursor(text: &str, fingerprint: &str) -> ScimResult<Position> {
+    if text.is_empty() {
+        return Ok(Position::Start);
+    }
+    let invalid = || {
+        ScimError::bad_request(
+            ScimType::InvalidCursor,
+            "the cursor is not one this list issued",
+        )
+    };
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(text)
+        .map_err(|_| invalid())?;
+    let doc: Value = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
+    if doc.get("f").and_then(Value::as_str) != Some(fingerprint) {
+        return Err(invalid());
+    }
+    match (
+        doc.get("c").and_then(Value::as_i64),
+        doc.get("i").and_then(Value::as_str),
+        doc.get("o").and_then(Value::as_u64),
+    ) {
+        (Some(created_us), Some(id), None) => Ok(Position::After {
+            created_us,
+            id: id.to_string(),
+        }),
+        (None, None, Some(offset)) => Ok(Position::Offset(offset)),
+        (None, None, None) => Ok(Position::Start),
+        _ => Err(invalid()),
+    }
 }
 
 #[cfg(test)]
@@ -195,6 +325,30 @@ mod tests {
         assert_eq!(p.count, MAX_PAGE);
         let p = ListParams::from_query(&query(&[("count", "-3")])).expect("valid");
         assert_eq!(p.count, 0);
+    }
+
+    #[test]
+    fn cursors_round_trip_and_belong_to_their_list() {
+        let params = ListParams::default();
+        let f = fingerprint("User", &params);
+        for position in [
+            Position::Start,
+            Position::After {
+                created_us: 42,
+                id: "abc".into(),
+            },
+            Position::Offset(200),
+        ] {
+            assert_eq!(
+                decode_cursor(&encode_cursor(&position, &f), &f),
+                Ok(position)
+            );
+        }
+        let other = fingerprint("Group", &params);
+        let err =
+            decode_cursor(&encode_cursor(&Position::Offset(1), &other), &f).expect_err("foreign");
+        assert_eq!(err.scim_type, Some(ScimType::InvalidCursor));
+        assert!(decode_cursor("not base64 !", &f).is_err());
     }
 
     #[test]

@@ -390,6 +390,18 @@ pub async fn list(
     if q.limit == 0 || q.offset >= total {
         return Ok((Vec::new(), total));
     }
+    // The keyset applies to the rows fetched, not to totalResults.
+    if let Some((created_us, id)) = &q.after {
+        query = query.filter(
+            sea_orm::Condition::any()
+                .add(users::Column::CreatedUs.gt(*created_us))
+                .add(
+                    sea_orm::Condition::all()
+                        .add(users::Column::CreatedUs.eq(*created_us))
+                        .add(users::Column::Id.gt(id.clone())),
+                ),
+        );
+    }
     for (expr, direction) in order_by(backend, Table::Users, q.sort.as_ref(), q.order) {
         query = query.order_by(expr, direction);
     }

@@ -14,4 +14,5 @@ mod explain;
 mod groups;
 mod idp;
 mod import;
+mod pagination;
 mod users;
