@@ -72,13 +72,6 @@ pub fn editability(key: &str, user: Option<&User>, auth: &AdminAuth) -> Result<(
         (_, AdminEdit::Never) if local_user => Permission::EditUser,
         _ => return Err("owned by the identity provider (SSO); change it there".into()),
     };
-    if key == "active" {
-        return if auth.permissions.contains(&needed) {
-            Ok(())
-        } else {
-            Err(format!("requires the {} permission", needed.as_str()))
-        };
-    }
     if auth.permissions.contains(&needed) {
         Ok(())
     } else {
