@@ -163,6 +163,17 @@ pub fn contact_centre(
         })?;
         *v = Value::String(found.into());
     }
+    if let Some(v) = cc.get("agentId") {
+        let id = v.as_str().unwrap_or_default();
+        let ok = (1..=32).contains(&id.len())
+            && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+        if !ok {
+            return Err(invalid(
+                "agentId",
+                format!("{id:?} must be 1-32 letters, digits or hyphens"),
+            ));
+        }
+    }
     if let Some(v) = cc.get("personalPhoneNumber") {
         let number = v.as_str().unwrap_or_default();
         if !settings.direct_to_agent_dialling {

@@ -10,7 +10,7 @@ use scim_filter_parser as parser;
 use serde_json::{Map, Value};
 
 use super::filter::{Resource, resolve_element, shape_of};
-use super::resource::{member_ids, normalize_value};
+use super::resource::{MAX_VALUE_BYTES, member_ids, normalize_value};
 use super::schema::{AttrType, Attribute, ResourceSchema};
 use super::{PATCH_OP, ScimError, ScimResult};
 use crate::domain::filter::{Collection, ElemShape, Filter};
@@ -297,10 +297,14 @@ fn apply_path(
                 (OpKind::Remove, _) | (_, Some(Value::Null)) => {
                     doc.remove("externalId");
                 }
-                (_, Some(Value::String(s))) => {
+                (_, Some(Value::String(s))) if s.len() <= MAX_VALUE_BYTES => {
                     doc.insert("externalId".into(), Value::String(s.clone()));
                 }
-                _ => return Err(ScimError::invalid_value("externalId must be a string")),
+                _ => {
+                    return Err(ScimError::invalid_value(format!(
+                        "externalId must be a string of at most {MAX_VALUE_BYTES} bytes"
+                    )));
+                }
             }
             Ok(())
         }

@@ -30,6 +30,11 @@ pub fn normalize_input(schema: &ResourceSchema, body: &Value) -> ScimResult<Map<
         if key.eq_ignore_ascii_case("externalId") {
             match value {
                 Value::Null => {}
+                Value::String(s) if s.len() > MAX_VALUE_BYTES => {
+                    return Err(ScimError::invalid_value(format!(
+                        "externalId must be at most {MAX_VALUE_BYTES} bytes long"
+                    )));
+                }
                 Value::String(s) => {
                     out.insert("externalId".into(), Value::String(s.clone()));
                 }
@@ -103,6 +108,10 @@ fn set_input(
     }
     Ok(())
 }
+
+/// The longest string value accepted, in bytes: every value is indexed, and an index entry
+/// must stay well under PostgreSQL's B-tree limit (about 2.7 kB).
+pub const MAX_VALUE_BYTES: usize = 2048;
 
 /// Coerces a value to its attribute's type. `None` means unassigned (null, "", [] or {}).
 /// Read-only sub-attributes are dropped.
@@ -213,6 +222,9 @@ fn normalize_single(attr: &Attribute, value: &Value, path: &str) -> ScimResult<O
         },
         AttrType::String | AttrType::Reference | AttrType::Binary => match value {
             Value::String(s) if s.is_empty() => return Ok(None),
+            Value::String(s) if s.len() > MAX_VALUE_BYTES => {
+                return Err(wrong(&format!("at most {MAX_VALUE_BYTES} bytes long")));
+            }
             Value::String(_) => value.clone(),
             _ => return Err(wrong("a string")),
         },

@@ -1032,3 +1032,39 @@ async fn primary_email_is_unique_per_tenant_case_insensitively() {
     }))
     .await;
 }
+
+#[tokio::test]
+async fn overlong_values_are_refused_before_they_reach_an_index() {
+    let app = TestApp::new().await;
+    let long = "x".repeat(3000);
+    for body in [
+        json!({"schemas": [USER_SCHEMA], "userName": long}),
+        json!({"schemas": [USER_SCHEMA], "userName": "ok", "externalId": long}),
+        json!({"schemas": [USER_SCHEMA], "userName": "ok", "title": long}),
+    ] {
+        let r = app.post("/Users", body).await;
+        r.assert_error(400, Some("invalidValue"));
+        assert!(
+            r.body["detail"]
+                .as_str()
+                .is_some_and(|d| d.contains("2048")),
+            "{}",
+            r.body
+        );
+    }
+    assert_eq!(app.get("/Users").await.body["totalResults"], 0);
+    let id = app.user("ok").await;
+    app.patch(
+        &format!("/Users/{id}"),
+        patch_op(json!([{"op": "replace", "path": "externalId", "value": long}])),
+    )
+    .await
+    .assert_error(400, Some("invalidValue"));
+    assert!(
+        app.get(&format!("/Users/{id}"))
+            .await
+            .body
+            .get("externalId")
+            .is_none()
+    );
+}

@@ -89,6 +89,11 @@ fn from_body(
             )));
         }
     }
+    if item.name.len() > 200 {
+        return Err(AdminError::bad_request(format!(
+            "{name_field} must be at most 200 bytes long"
+        )));
+    }
     if kind == CatalogKind::Hierarchy {
         item.name = validate_hierarchy_path(&item.name).map_err(AdminError::bad_request)?;
     }
