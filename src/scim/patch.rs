@@ -678,7 +678,7 @@ fn element_filter(
 pub enum MemberOp {
     Add(Vec<String>),
     Remove(Vec<String>),
-    /// Remove the members an element filter selects (`members[display eq "x"]`).
+    /// Remove the members an element filter selects (`members[type eq "Group"]`).
     RemoveWhere(Filter),
     RemoveAll,
 }
