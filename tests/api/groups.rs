@@ -380,3 +380,35 @@ async fn unknown_member_in_create_or_put_is_skipped() {
     assert_eq!(after["displayName"], "Renamed");
     assert!(member_ids(&after).is_empty());
 }
+
+#[tokio::test]
+async fn remove_with_a_filter_other_than_value_selects_among_current_members() {
+    let app = TestApp::new().await;
+    let a = app.user("alice").await;
+    let inner = app.group("Inner", &[]).await;
+    let g = app.group("Outer", &[&a, &inner]).await;
+    assert_eq!(
+        member_ids(&app.fetch(&format!("/Groups/{g}")).await),
+        sorted(&[&a, &inner])
+    );
+    app.patch(
+        &format!("/Groups/{g}"),
+        patch_op(json!([{"op": "remove", "path": "members[type eq \"Group\"]"}])),
+    )
+    .await
+    .assert_ok(200);
+    assert_eq!(
+        member_ids(&app.fetch(&format!("/Groups/{g}")).await),
+        sorted(&[&a])
+    );
+    app.patch(
+        &format!("/Groups/{g}"),
+        patch_op(json!([{"op": "remove", "path": "members[display eq \"alice\"]"}])),
+    )
+    .await
+    .assert_error(400, Some("invalidPath"));
+    assert_eq!(
+        member_ids(&app.fetch(&format!("/Groups/{g}")).await),
+        sorted(&[&a])
+    );
+}
