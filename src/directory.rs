@@ -52,6 +52,25 @@ fn default_profile(doc: &mut Map<String, Value>, catalogs: &Catalogs) {
     }
 }
 
+/// The next version of a user with these attributes, and the audit record of the change.
+fn next_version(
+    current: &User,
+    attributes: Map<String, Value>,
+    tenant_id: &str,
+    actor: &Actor,
+    action: &str,
+) -> (User, Entry) {
+    let next = User {
+        attributes,
+        version: current.version + 1,
+        modified_us: store::now_us().max(current.modified_us + 1),
+        ..current.clone()
+    };
+    let changes = diff(Some(&current.attributes), Some(&next.attributes));
+    let entry = Entry::new(tenant_id, actor, action, "user", &current.id, changes);
+    (next, entry)
+}
+
 /// Validates a document about to be stored, on the given surface.
 pub fn validate(
     doc: &mut Map<String, Value>,
@@ -238,20 +257,7 @@ where
             let next = users::next_agent_id(db, tenant_id, ctx.settings.agent_id_start).await?;
             set_agent_id(&mut attributes, next);
         }
-        let next = User {
-            attributes,
-            version: current.version + 1,
-            modified_us: store::now_us().max(current.modified_us + 1),
-            ..current.clone()
-        };
-        let entry = Entry::new(
-            tenant_id,
-            actor,
-            action,
-            "user",
-            id,
-            diff(Some(&current.attributes), Some(&next.attributes)),
-        );
+        let (next, entry) = next_version(&current, attributes, tenant_id, actor, action);
         match users::update(db, &next, current.version, &entry).await {
             Ok(()) => return Ok(next),
             Err(Error::VersionConflict) => backoff(round).await,
@@ -322,20 +328,7 @@ where
                     users::next_agent_id(&txn, tenant_id, ctx.settings.agent_id_start).await?;
                 set_agent_id(&mut attributes, next);
             }
-            let next = User {
-                attributes,
-                version: current.version + 1,
-                modified_us: store::now_us().max(current.modified_us + 1),
-                ..current.clone()
-            };
-            let entry = Entry::new(
-                tenant_id,
-                actor,
-                action,
-                "user",
-                id,
-                diff(Some(&current.attributes), Some(&next.attributes)),
-            );
+            let (next, entry) = next_version(&current, attributes, tenant_id, actor, action);
             match users::update(&txn, &next, current.version, &entry).await {
                 Ok(()) => done.push(next),
                 Err(Error::VersionConflict) => {
@@ -414,20 +407,7 @@ pub async fn apply(
                 if needs_agent_id(&attributes) {
                     set_agent_id(&mut attributes, agent_ids.allocate());
                 }
-                let next = User {
-                    attributes,
-                    version: current.version + 1,
-                    modified_us: store::now_us().max(current.modified_us + 1),
-                    ..current.clone()
-                };
-                let entry = Entry::new(
-                    tenant_id,
-                    actor,
-                    action,
-                    "user",
-                    &current.id,
-                    diff(Some(&current.attributes), Some(&next.attributes)),
-                );
+                let (next, entry) = next_version(&current, attributes, tenant_id, actor, action);
                 users::update(&txn, &next, current.version, &entry).await?;
                 updated += 1;
             }

@@ -5,36 +5,16 @@
 use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::harness::{CONTACT_CENTRE, ENTERPRISE, TestApp, TestResponse, USER_SCHEMA, q};
+use crate::harness::{
+    CONTACT_CENTRE, ENTERPRISE, TestApp, TestResponse, USER_SCHEMA, boss, catalog, q, view,
+};
 
 const SSO_REASON: &str = "owned by the identity provider (SSO); change it there";
-
-/// An Administrator's API token.
-async fn boss(app: &TestApp) -> String {
-    app.admin_token("boss", &["Administrator"]).await.1
-}
-
-/// GET of the admin view of a user, asserting 200.
-async fn view(app: &TestApp, token: &str, id: &str) -> Value {
-    app.admin(token, Method::GET, &format!("/users/{id}"), None)
-        .await
-        .assert_admin_ok(200)
-        .clone()
-}
 
 /// PATCH of one user through the admin API.
 async fn patch_user(app: &TestApp, token: &str, id: &str, body: Value) -> TestResponse {
     app.admin(token, Method::PATCH, &format!("/users/{id}"), Some(body))
         .await
-}
-
-/// Creates a catalog entry, asserting 201; its id.
-async fn catalog(app: &TestApp, token: &str, segment: &str, body: Value) -> String {
-    let r = app
-        .admin(token, Method::POST, &format!("/{segment}"), Some(body))
-        .await;
-    r.assert_admin_ok(201);
-    r.body["id"].as_str().expect("catalog id").to_string()
 }
 
 /// Creates a local user through the admin API, asserting 201; its id.

@@ -5,30 +5,15 @@
 use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::harness::{CONTACT_CENTRE, ENTERPRISE, TestApp, USER_SCHEMA, patch_op, q};
-
-async fn boss(app: &TestApp) -> String {
-    app.admin_token("boss", &["Administrator"]).await.1
-}
-
-async fn view(app: &TestApp, token: &str, id: &str) -> Value {
-    app.admin(token, Method::GET, &format!("/users/{id}"), None)
-        .await
-        .assert_admin_ok(200)
-        .clone()
-}
+use crate::harness::{
+    CONTACT_CENTRE, ENTERPRISE, TestApp, USER_SCHEMA, boss, catalog, patch_op, q, view,
+};
 
 async fn admin_patch(app: &TestApp, token: &str, id: &str, body: Value) -> Value {
     app.admin(token, Method::PATCH, &format!("/users/{id}"), Some(body))
         .await
         .assert_admin_ok(200)
         .clone()
-}
-
-async fn catalog(app: &TestApp, token: &str, segment: &str, body: Value) {
-    app.admin(token, Method::POST, &format!("/{segment}"), Some(body))
-        .await
-        .assert_admin_ok(201);
 }
 
 async fn routing_catalogs(app: &TestApp, token: &str) {

@@ -477,3 +477,27 @@ impl TestResponse {
         &self.body
     }
 }
+
+// ---- Shared admin test steps -------------------------------------------------------------
+
+/// An Administrator's admin API token.
+pub async fn boss(app: &TestApp) -> String {
+    app.admin_token("boss", &["Administrator"]).await.1
+}
+
+/// The admin view of a user, asserting 200.
+pub async fn view(app: &TestApp, token: &str, id: &str) -> Value {
+    app.admin(token, Method::GET, &format!("/users/{id}"), None)
+        .await
+        .assert_admin_ok(200)
+        .clone()
+}
+
+/// Creates a catalog entry, asserting 201; its id.
+pub async fn catalog(app: &TestApp, token: &str, segment: &str, body: Value) -> String {
+    let r = app
+        .admin(token, Method::POST, &format!("/{segment}"), Some(body))
+        .await;
+    r.assert_admin_ok(201);
+    r.body["id"].as_str().expect("catalog id").to_string()
+}

@@ -3,7 +3,7 @@
 use axum::http::Method;
 use serde_json::{Value, json};
 
-use crate::harness::{CONTACT_CENTRE, TestApp};
+use crate::harness::{CONTACT_CENTRE, TestApp, view};
 
 async fn post_csv(app: &TestApp, token: &str, dry_run: bool, csv: &str) -> (u16, Value) {
     let uri = format!("/admin/v1/users/import?dryRun={dry_run}");
@@ -43,13 +43,6 @@ async fn scim_user(app: &TestApp, user_name: &str, email: &str) -> String {
         .as_str()
         .expect("id")
         .to_string()
-}
-
-async fn view(app: &TestApp, token: &str, id: &str) -> Value {
-    app.admin(token, Method::GET, &format!("/users/{id}"), None)
-        .await
-        .assert_admin_ok(200)
-        .clone()
 }
 
 #[tokio::test]
