@@ -5,6 +5,8 @@
 //! `cargo bench --bench csv_import`; `CSV_ROWS` changes the row count, and
 //! `ROLLCALL_BENCH_DATABASE_URL` (a PostgreSQL server URL) adds a PostgreSQL run.
 
+mod common;
+
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
@@ -16,32 +18,8 @@ use rollcall::domain::audit::Actor;
 use rollcall::domain::catalog::{CatalogItem, CatalogKind};
 use rollcall::domain::validation::Surface;
 use rollcall::store::{self, catalog, credentials, tenants};
-use sea_orm::{ConnectionTrait, DatabaseConnection};
 use serde_json::{Value, json};
 use tower::ServiceExt;
-
-async fn fresh(kind: &str) -> (DatabaseConnection, Option<tempfile::TempDir>) {
-    if kind == "postgres" {
-        let server = std::env::var("ROLLCALL_BENCH_DATABASE_URL").unwrap_or_default();
-        let admin = store::connect(&server).await.expect("connect");
-        let name = format!("rollcall_csv_{}", uuid::Uuid::new_v4().simple());
-        admin
-            .execute_unprepared(&format!("CREATE DATABASE {name}"))
-            .await
-            .expect("create db");
-        let base = server.rsplit_once('/').map(|(b, _)| b).unwrap_or(&server);
-        (
-            store::connect(&format!("{base}/{name}"))
-                .await
-                .expect("connect"),
-            None,
-        )
-    } else {
-        let dir = tempfile::tempdir().expect("tmp");
-        let url = format!("sqlite://{}/bench.db?mode=rwc", dir.path().display());
-        (store::connect(&url).await.expect("open"), Some(dir))
-    }
-}
 
 async fn post(app: &axum::Router, token: &str, uri: &str, csv: String) -> (Duration, Value) {
     let request = Request::post(uri)
@@ -65,7 +43,7 @@ async fn post(app: &axum::Router, token: &str, uri: &str, csv: String) -> (Durat
 }
 
 async fn run(kind: &str, rows: usize) {
-    let (db, _dir) = fresh(kind).await;
+    let (db, _dir) = common::fresh(kind, "csv").await;
     store::migrate(&db).await.expect("migrate");
     let tenant = tenants::create(&db, "bench").await.expect("tenant");
     for (kind, name) in [

@@ -6,6 +6,8 @@
 //! PostgreSQL server URL it runs there too (a fresh database per size).
 //! `LOOKUP_SIZES=10000,1000000` and `LOOKUP_QUERIES=2000` change the defaults.
 
+mod common;
+
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
@@ -15,29 +17,6 @@ use rollcall::app::{AppState, router};
 use rollcall::store::{self, credentials, tenants};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, TransactionTrait};
 use tower::ServiceExt;
-
-async fn fresh(kind: &str, size: usize) -> (DatabaseConnection, Option<tempfile::TempDir>) {
-    if kind == "postgres" {
-        let server = std::env::var("ROLLCALL_BENCH_DATABASE_URL").unwrap_or_default();
-        let admin = store::connect(&server).await.expect("connect");
-        let name = format!("rollcall_bench_{size}_{}", uuid::Uuid::new_v4().simple());
-        admin
-            .execute_unprepared(&format!("CREATE DATABASE {name}"))
-            .await
-            .expect("create db");
-        let base = server.rsplit_once('/').map(|(b, _)| b).unwrap_or(&server);
-        (
-            store::connect(&format!("{base}/{name}"))
-                .await
-                .expect("connect"),
-            None,
-        )
-    } else {
-        let dir = tempfile::tempdir().expect("tmp");
-        let url = format!("sqlite://{}/bench.db?mode=rwc", dir.path().display());
-        (store::connect(&url).await.expect("open"), Some(dir))
-    }
-}
 
 /// Bulk-loads `count` users (with one work email each) straight into the tables.
 async fn load(db: &DatabaseConnection, tenant_id: &str, prefix: &str, count: usize) {
@@ -128,7 +107,7 @@ async fn measure(app: &axum::Router, token: &str, size: usize, queries: usize) -
 }
 
 async fn run(kind: &str, size: usize, queries: usize) -> Stats {
-    let (db, _dir) = fresh(kind, size).await;
+    let (db, _dir) = common::fresh(kind, &size.to_string()).await;
     store::migrate(&db).await.expect("migrate");
     let tenant = tenants::create(&db, "bench").await.expect("tenant");
     let other = tenants::create(&db, "other").await.expect("tenant");
