@@ -13,11 +13,10 @@ use axum::body::Body;
 use axum::http::Request;
 use http_body_util::BodyExt;
 use rollcall::app::{AppState, router};
-use rollcall::directory;
 use rollcall::domain::audit::Actor;
 use rollcall::domain::catalog::{CatalogItem, CatalogKind};
 use rollcall::domain::validation::Surface;
-use rollcall::store::{self, catalog, credentials, tenants};
+use rollcall::store::{self, catalog, credentials};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
@@ -45,7 +44,10 @@ async fn post(app: &axum::Router, token: &str, uri: &str, csv: String) -> (Durat
 async fn run(kind: &str, rows: usize) {
     let (db, _dir) = common::fresh(kind, "csv").await;
     store::migrate(&db).await.expect("migrate");
-    let tenant = tenants::create(&db, "bench").await.expect("tenant");
+    let tenant =
+        rollcall::write::tenants::create(&db, &rollcall::domain::audit::Actor::cli(), "bench")
+            .await
+            .expect("tenant");
     for (kind, name) in [
         (CatalogKind::RoutingProfile, "Sales"),
         (CatalogKind::RoutingProfile, "Support"),
@@ -64,7 +66,7 @@ async fn run(kind: &str, rows: usize) {
             .await
             .expect("catalog");
     }
-    let boss = directory::create(
+    let boss = rollcall::write::users::create(
         &db,
         &tenant.id,
         &Actor::cli(),

@@ -14,7 +14,7 @@ use axum::body::Body;
 use axum::http::Request;
 use http_body_util::BodyExt;
 use rollcall::app::{AppState, router};
-use rollcall::store::{self, credentials, tenants};
+use rollcall::store::{self, credentials};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, TransactionTrait};
 use tower::ServiceExt;
 
@@ -109,8 +109,14 @@ async fn measure(app: &axum::Router, token: &str, size: usize, queries: usize) -
 async fn run(kind: &str, size: usize, queries: usize) -> Stats {
     let (db, _dir) = common::fresh(kind, &size.to_string()).await;
     store::migrate(&db).await.expect("migrate");
-    let tenant = tenants::create(&db, "bench").await.expect("tenant");
-    let other = tenants::create(&db, "other").await.expect("tenant");
+    let tenant =
+        rollcall::write::tenants::create(&db, &rollcall::domain::audit::Actor::cli(), "bench")
+            .await
+            .expect("tenant");
+    let other =
+        rollcall::write::tenants::create(&db, &rollcall::domain::audit::Actor::cli(), "other")
+            .await
+            .expect("tenant");
     let (_, token) = credentials::create(&db, &tenant.id, credentials::Kind::Scim, None, "bench")
         .await
         .expect("token");

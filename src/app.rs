@@ -42,9 +42,17 @@ async fn method_not_allowed() -> ScimError {
     ScimError::new(405, None, "method not allowed on this endpoint")
 }
 
-fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
-    tracing::error!("a request handler panicked");
-    ScimError::internal().into_response()
+fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let message = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("a request handler panicked");
+    ScimError {
+        cause: Some(format!("panic: {message}")),
+        ..ScimError::internal()
+    }
+    .into_response()
 }
 
 /// The whole HTTP application.
@@ -61,7 +69,10 @@ pub fn router(state: AppState) -> Router {
             StatusCode::SERVICE_UNAVAILABLE,
             Duration::from_secs(55),
         ))
-        .layer(TraceLayer::new_for_http())
+        .layer(axum::middleware::from_fn(
+            crate::http::error::log_server_errors,
+        ))
+        .layer(TraceLayer::new_for_http().on_failure(()))
         .with_state(state)
 }
 

@@ -9,12 +9,12 @@ use sea_orm::DatabaseConnection;
 use serde_json::{Map, Value, json};
 
 use crate::app::{self, AppState};
-use crate::directory;
-use crate::domain::audit::{Actor, Entry};
+use crate::domain::audit::Actor;
 use crate::domain::ownership::CONTACT_CENTRE;
 use crate::domain::user::User;
 use crate::domain::validation::Surface;
 use crate::store::{self, credentials, tenants, users};
+use crate::write;
 
 /// Rollcall: SCIM 2.0 provisioning for contact-centre user directories.
 #[derive(Debug, Parser)]
@@ -152,7 +152,7 @@ async fn execute(cli: Cli) -> Result<(), String> {
         Command::Serve(args) => serve(&cli.database_url, args).await,
         Command::Tenant(TenantCommand::Create { slug }) => {
             let db = open(&cli.database_url, true).await?;
-            let tenant = tenants::create(&db, &slug)
+            let tenant = write::tenants::create(&db, &Actor::cli(), &slug)
                 .await
                 .map_err(|e| e.to_string())?;
             println!("{}", tenant.slug);
@@ -188,23 +188,16 @@ async fn execute(cli: Cli) -> Result<(), String> {
                 }
                 _ => return Err("say which kind of token: --scim, or --user NAME".into()),
             };
-            let (credential, secret) =
-                credentials::create(&db, &tenant.id, kind, user_id.as_deref(), &name)
-                    .await
-                    .map_err(|e| e.to_string())?;
-            let mut changes = Map::new();
-            changes.insert("created".into(), json!({"before": null, "after": name}));
-            let entry = Entry::new(
+            let (_, secret) = write::credentials::create(
+                &db,
                 &tenant.id,
                 &Actor::cli(),
-                "credential.create",
-                "credential",
-                &credential.id,
-                changes,
-            );
-            store::audit::record(&db, &entry)
-                .await
-                .map_err(|e| e.to_string())?;
+                kind,
+                user_id.as_deref(),
+                &name,
+            )
+            .await
+            .map_err(|e| e.to_string())?;
             println!("{secret}");
             Ok(())
         }
@@ -256,20 +249,7 @@ async fn execute(cli: Cli) -> Result<(), String> {
             let credential = credentials::by_id(&db, &id)
                 .await
                 .map_err(|e| e.to_string())?;
-            credentials::revoke(&db, &id)
-                .await
-                .map_err(|e| e.to_string())?;
-            let mut changes = Map::new();
-            changes.insert("revoked".into(), json!({"before": false, "after": true}));
-            let entry = Entry::new(
-                &credential.tenant_id,
-                &Actor::cli(),
-                "credential.revoke",
-                "credential",
-                &id,
-                changes,
-            );
-            store::audit::record(&db, &entry)
+            write::credentials::revoke(&db, &credential.tenant_id, &Actor::cli(), &id)
                 .await
                 .map_err(|e| e.to_string())?;
             eprintln!("revoked {id}");
@@ -310,7 +290,7 @@ async fn create_local_user(
         CONTACT_CENTRE.into(),
         json!({"securityProfiles": security_profiles}),
     );
-    directory::create(db, tenant_id, &Actor::cli(), Surface::Local, doc)
+    write::users::create(db, tenant_id, &Actor::cli(), Surface::Local, doc)
         .await
         .map_err(|e| e.to_string())
 }
@@ -325,13 +305,19 @@ async fn bootstrap(db: &DatabaseConnection, listen: &str) -> Result<(), String> 
     {
         return Ok(());
     }
-    let tenant = tenants::create(db, "default")
+    let tenant = write::tenants::create(db, &Actor::cli(), "default")
         .await
         .map_err(|e| e.to_string())?;
-    let (_, secret) =
-        credentials::create(db, &tenant.id, credentials::Kind::Scim, None, "bootstrap")
-            .await
-            .map_err(|e| e.to_string())?;
+    let (_, secret) = write::credentials::create(
+        db,
+        &tenant.id,
+        &Actor::cli(),
+        credentials::Kind::Scim,
+        None,
+        "bootstrap",
+    )
+    .await
+    .map_err(|e| e.to_string())?;
     let admin = create_local_user(
         db,
         &tenant.id,
@@ -340,9 +326,10 @@ async fn bootstrap(db: &DatabaseConnection, listen: &str) -> Result<(), String> 
         None,
     )
     .await?;
-    let (_, admin_secret) = credentials::create(
+    let (_, admin_secret) = write::credentials::create(
         db,
         &tenant.id,
+        &Actor::cli(),
         credentials::Kind::User,
         Some(&admin.id),
         "bootstrap",

@@ -7,6 +7,7 @@ mod columns;
 mod m20261123_000001_create_tables;
 mod m20261123_000002_contact_centre;
 mod m20261123_000003_add_primary_email;
+mod m20261123_000004_version_settings;
 
 /// The ordered list of Rollcall's migrations.
 pub struct Migrator;
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000001_create_tables::Migration),
             Box::new(m20261123_000002_contact_centre::Migration),
             Box::new(m20261123_000003_add_primary_email::Migration),
+            Box::new(m20261123_000004_version_settings::Migration),
         ]
     }
 }

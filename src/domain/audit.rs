@@ -1,7 +1,12 @@
 //! The audit log: every change from every surface, with its actor and the before/after of
 //! the attributes it changed.
 
+use std::collections::BTreeSet;
+
 use serde_json::{Map, Value, json};
+
+use super::ownership::Permission;
+use super::{Error, Result};
 
 /// Which surface a change came through.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,12 +26,17 @@ impl ActorKind {
     }
 }
 
-/// Who made a change: the credential used and the user it belongs to, if any.
+/// Who makes a change: the surface, the credential used and the user it belongs to, and
+/// what it may do on the local surfaces.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Actor {
     pub kind: ActorKind,
     pub credential_id: Option<String>,
     pub user_id: Option<String>,
+    /// An admin's permissions (the union of its security profiles'); the CLI, run by whoever
+    /// has the database, holds them all; an identity provider holds none — what it may write
+    /// is bounded by the ownership registry and the users in its view instead.
+    pub permissions: BTreeSet<Permission>,
 }
 
 impl Actor {
@@ -36,6 +46,49 @@ impl Actor {
             kind: ActorKind::Cli,
             credential_id: None,
             user_id: None,
+            permissions: Permission::ALL.into_iter().collect(),
+        }
+    }
+
+    /// An identity provider, through a SCIM credential.
+    pub fn idp(credential_id: &str) -> Actor {
+        Actor {
+            kind: ActorKind::Scim,
+            credential_id: Some(credential_id.to_string()),
+            user_id: None,
+            permissions: BTreeSet::new(),
+        }
+    }
+
+    /// A signed-in user of the tenant, through its API credential.
+    pub fn admin(credential_id: &str, user_id: &str, permissions: BTreeSet<Permission>) -> Actor {
+        Actor {
+            kind: ActorKind::Admin,
+            credential_id: Some(credential_id.to_string()),
+            user_id: Some(user_id.to_string()),
+            permissions,
+        }
+    }
+
+    /// Whether the actor holds every one of `needed`.
+    pub fn holds<'a>(&self, needed: impl IntoIterator<Item = &'a Permission>) -> bool {
+        needed.into_iter().all(|p| self.permissions.contains(p))
+    }
+
+    /// `Forbidden` unless the actor holds every one of `needed`.
+    pub fn require(&self, needed: &[Permission]) -> Result<()> {
+        let missing: Vec<&str> = needed
+            .iter()
+            .filter(|p| !self.permissions.contains(p))
+            .map(|p| p.as_str())
+            .collect();
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Forbidden(format!(
+                "this needs the permission(s) {}, which your security profiles do not grant",
+                missing.join(", ")
+            )))
         }
     }
 }

@@ -140,3 +140,31 @@ pub fn validate_hierarchy_path(path: &str) -> Result<String, String> {
     }
     Ok(levels.join("/"))
 }
+
+impl CatalogItem {
+    /// The entry as the admin API shows it (and as its audit records compare it).
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::{Value, json};
+        let mut v = json!({"id": self.id});
+        v[self.kind.name_field()] = Value::String(self.name.clone());
+        match self.kind {
+            CatalogKind::SecurityProfile => {
+                v["permissions"] = self.permissions.iter().map(|p| p.as_str()).collect();
+            }
+            CatalogKind::CallbackNumber => {
+                v["label"] = self.label.clone().map(Value::String).unwrap_or(Value::Null);
+            }
+            _ => {}
+        }
+        v
+    }
+
+    /// The built-in Administrator profile: it keeps its name and every permission, so the
+    /// tenant can always be administered.
+    pub fn is_built_in_administrator(&self) -> bool {
+        self.kind == CatalogKind::SecurityProfile && self.name.eq_ignore_ascii_case(ADMINISTRATOR)
+    }
+}
+
+/// The name of the built-in profile holding every permission.
+pub const ADMINISTRATOR: &str = "Administrator";

@@ -2,6 +2,18 @@
 
 use serde_json::{Map, Value};
 
+use super::filter::Filter;
+
+/// A change to a group's membership, applied to the join table in order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MemberOp {
+    Add(Vec<String>),
+    Remove(Vec<String>),
+    /// Remove the members an element filter selects (`members[type eq "Group"]`).
+    RemoveWhere(Filter),
+    RemoveAll,
+}
+
 /// What a member id points at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MemberType {

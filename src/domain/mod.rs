@@ -11,4 +11,4 @@ pub mod tenant;
 pub mod user;
 pub mod validation;
 
-pub use error::{Error, Result};
+pub use error::{Error, Refusal, Result};

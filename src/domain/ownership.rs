@@ -50,10 +50,12 @@ pub enum Permission {
     ManageRoutingSettings,
     ManageCredentials,
     ManageSettings,
+    /// Editing the security-profile catalog and users' profile assignments.
+    ManageSecurityProfiles,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 8] = [
+    pub const ALL: [Permission; 9] = [
         Permission::ViewUsers,
         Permission::CreateUser,
         Permission::EditUser,
@@ -62,6 +64,7 @@ impl Permission {
         Permission::ManageRoutingSettings,
         Permission::ManageCredentials,
         Permission::ManageSettings,
+        Permission::ManageSecurityProfiles,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -74,6 +77,7 @@ impl Permission {
             Permission::ManageRoutingSettings => "ManageRoutingSettings",
             Permission::ManageCredentials => "ManageCredentials",
             Permission::ManageSettings => "ManageSettings",
+            Permission::ManageSecurityProfiles => "ManageSecurityProfiles",
         }
     }
 
@@ -182,7 +186,7 @@ pub static REGISTRY: &[Ownership] = &[
         attr: cc!("securityProfiles"),
         owner: Owner::Idp,
         scim: Mutability::ReadWrite,
-        admin: AdminEdit::LocalUsersOnly(Permission::EditUser),
+        admin: AdminEdit::LocalUsersOnly(Permission::ManageSecurityProfiles),
     },
     local(cc!("routingProfile"), Permission::ManageRoutingSettings),
     local(cc!("agentHierarchy"), Permission::EditUser),

@@ -49,8 +49,9 @@ pub fn validate_slug(slug: &str) -> crate::domain::Result<()> {
     if ok {
         Ok(())
     } else {
-        Err(crate::domain::Error::InvalidValue(format!(
-            "tenant slug {slug:?} must be 1-63 lower-case letters, digits or hyphens"
-        )))
+        Err(crate::domain::Error::invalid(
+            "slug",
+            format!("tenant slug {slug:?} must be 1-63 lower-case letters, digits or hyphens"),
+        ))
     }
 }

@@ -29,6 +29,16 @@ impl ManagedBy {
     }
 }
 
+/// Which users a caller sees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    /// An identity provider sees only the users it manages: local users are outside its
+    /// reach (they answer 404 over SCIM).
+    Idp,
+    /// The tenant's own admins see every user of the tenant.
+    Tenant,
+}
+
 /// A stored user. `attributes` is the SCIM document without `id`, `meta`, `groups`,
 /// `schemas` and `password`; `user_name`, `external_id`, `display_name` and `active` mirror
 /// the document's values into indexed columns.

@@ -6,6 +6,7 @@
 use serde_json::{Map, Value};
 
 use super::catalog::{CatalogKind, Catalogs};
+use super::error::Refusal;
 use super::ownership::CONTACT_CENTRE;
 use super::tenant::Settings;
 use super::{Error, Result};
@@ -36,7 +37,7 @@ pub enum Surface {
 }
 
 fn invalid(field: &str, message: impl std::fmt::Display) -> Error {
-    Error::InvalidValue(format!("{field}: {message}"))
+    Error::invalid(field, format!("{field}: {message}"))
 }
 
 /// Checks an E.164 number: `+`, a non-zero digit, at most 15 digits in all.
@@ -232,8 +233,9 @@ pub fn contact_centre(
         == Some(true);
     let allow = cc.get("allowActAsAgent").and_then(Value::as_bool) == Some(true);
     if cc.get("actAsAgentGranted").and_then(Value::as_bool) == Some(false) && granted_before {
-        return Err(Error::Conflict(
-            "actAsAgentGranted: act-as-agent access, once granted, is never revoked; set allowActAsAgent to false to deny it".into(),
+        return Err(Error::conflict(
+            Refusal::Irrevocable,
+            "actAsAgentGranted: act-as-agent access, once granted, is never revoked; set allowActAsAgent to false to deny it",
         ));
     }
     if granted_before || allow {

@@ -7,7 +7,7 @@ use axum::http::{HeaderMap, header};
 use base64::Engine;
 
 use crate::app::AppState;
-use crate::domain::audit::{Actor, ActorKind};
+use crate::domain::audit::Actor;
 use crate::scim::ScimError;
 use crate::store::credentials::{self, Credential, Kind};
 
@@ -40,11 +40,7 @@ pub fn presented(headers: &HeaderMap) -> Option<(Option<String>, String)> {
 impl ScimAuth {
     /// The audit actor of this client's changes.
     pub fn actor(&self) -> Actor {
-        Actor {
-            kind: ActorKind::Scim,
-            credential_id: Some(self.credential.id.clone()),
-            user_id: None,
-        }
+        Actor::idp(&self.credential.id)
     }
 }
 

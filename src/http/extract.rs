@@ -154,6 +154,26 @@ pub fn wants_minimal(headers: &HeaderMap) -> bool {
         })
 }
 
+/// The version an `If-Match` names, for writes that compare it inside their transaction:
+/// none without the header or with `*`; a tag that names no version can never match (412).
+pub fn if_match_version(headers: &HeaderMap) -> Result<Option<i64>, crate::domain::Error> {
+    let Some(value) = headers.get(header::IF_MATCH) else {
+        return Ok(None);
+    };
+    let text = value
+        .to_str()
+        .map_err(|_| crate::domain::Error::PreconditionFailed)?
+        .trim();
+    if text == "*" {
+        return Ok(None);
+    }
+    let tag = text.split(',').next().unwrap_or_default().trim();
+    let tag = tag.strip_prefix("W/").unwrap_or(tag).trim_matches('"');
+    tag.parse::<i64>()
+        .map(Some)
+        .map_err(|_| crate::domain::Error::PreconditionFailed)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

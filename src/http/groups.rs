@@ -10,19 +10,17 @@ use super::auth::ScimAuth;
 use super::extract::{
     BaseUrl, QueryMap, ScimBody, ScimJson, if_match_ok, if_none_match_hit, wants_minimal,
 };
-use super::{Attempt, optimistic};
 use crate::app::AppState;
 use crate::domain;
-use crate::domain::audit::{Entry, diff};
-use crate::domain::group::Group;
-use crate::scim::ScimResult;
+use crate::domain::group::{Group, MemberOp};
 use crate::scim::filter::{self, Resource};
 use crate::scim::list::{ListParams, Page, list_response, next_cursor};
-use crate::scim::patch::{self, MemberOp};
+use crate::scim::patch;
 use crate::scim::projection::Projection;
 use crate::scim::resource::{etag, member_ids, normalize_input, render_group, require};
-use crate::store::groups::Membership;
-use crate::store::{self, groups as store_groups};
+use crate::scim::{ScimError, ScimResult};
+use crate::store::groups as store_groups;
+use crate::write;
 
 fn projection(query: &QueryMap) -> Projection {
     let get = |name: &str| {
@@ -95,7 +93,7 @@ pub async fn list_page(
 }
 
 /// `GET /Groups`
-#[tracing::instrument(skip_all, err)]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn list(
     State(state): State<AppState>,
     auth: ScimAuth,
@@ -108,7 +106,7 @@ pub async fn list(
 }
 
 /// `GET /Groups/{id}`
-#[tracing::instrument(skip_all, err)]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn get(
     State(state): State<AppState>,
     auth: ScimAuth,
@@ -139,7 +137,7 @@ fn split_members(mut attributes: Map<String, Value>) -> ScimResult<GroupBody> {
 }
 
 /// `POST /Groups`: 201 with `Location`.
-#[tracing::instrument(skip_all, err)]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn create(
     State(state): State<AppState>,
     auth: ScimAuth,
@@ -151,25 +149,14 @@ pub async fn create(
     let attributes = normalize_input(schema, &body)?;
     require(schema, &attributes)?;
     let (attributes, members) = split_members(attributes)?;
-    let now = store::now_us();
-    let group = Group {
-        id: store::new_id(),
-        tenant_id: auth.tenant_id.clone(),
-        version: 1,
-        created_us: now,
-        modified_us: now,
-        attributes,
-    };
-    let members = members.unwrap_or_default();
-    let entry = Entry::new(
+    let group = write::groups::create(
+        &state.db,
         &auth.tenant_id,
         &auth.actor(),
-        "group.create",
-        "group",
-        &group.id,
-        group_changes(None, Some(&group), &[]),
-    );
-    store::retry(|| store_groups::insert(&state.db, &group, &members, &entry)).await?;
+        attributes,
+        members.unwrap_or_default(),
+    )
+    .await?;
     let body = render(&state, &group, &base, &projection(&query)).await?;
     Ok(ScimJson {
         status: StatusCode::CREATED,
@@ -179,69 +166,12 @@ pub async fn create(
     })
 }
 
-async fn current(
-    state: &AppState,
-    tenant_id: &str,
-    id: &str,
-    headers: &HeaderMap,
-) -> ScimResult<Group> {
-    let group = store_groups::get(&state.db, tenant_id, id).await?;
-    if !if_match_ok(headers, &etag(group.version)) {
-        return Err(domain::Error::PreconditionFailed.into());
+fn check_if_match(headers: &HeaderMap, group: &Group) -> ScimResult<()> {
+    if if_match_ok(headers, &etag(group.version)) {
+        Ok(())
+    } else {
+        Err(domain::Error::PreconditionFailed.into())
     }
-    Ok(group)
-}
-
-/// The audit changes of a group write: attributes, and membership operations as given.
-fn group_changes(
-    before: Option<&Group>,
-    after: Option<&Group>,
-    members: &[Membership],
-) -> Map<String, Value> {
-    let mut changes = diff(before.map(|g| &g.attributes), after.map(|g| &g.attributes));
-    for m in members {
-        let (key, ids) = match m {
-            Membership::Add(ids) => ("members.added", serde_json::json!(ids)),
-            Membership::Remove(ids) => ("members.removed", serde_json::json!(ids)),
-            Membership::RemoveAll => ("members.cleared", Value::Bool(true)),
-        };
-        changes.insert(key.into(), ids);
-    }
-    changes
-}
-
-async fn store_next(
-    state: &AppState,
-    auth: &ScimAuth,
-    current: &Group,
-    attributes: Map<String, Value>,
-    changes: &[Membership],
-) -> ScimResult<Attempt<Group>> {
-    if attributes == current.attributes && changes.is_empty() {
-        return Ok(Attempt::Done(current.clone()));
-    }
-    let next = Group {
-        attributes,
-        version: current.version + 1,
-        modified_us: store::now_us().max(current.modified_us + 1),
-        ..current.clone()
-    };
-    let entry = Entry::new(
-        &auth.tenant_id,
-        &auth.actor(),
-        "group.update",
-        "group",
-        &current.id,
-        group_changes(Some(current), Some(&next), changes),
-    );
-    Ok(
-        match Attempt::from_write(
-            store_groups::update(&state.db, &next, current.version, changes, &entry).await,
-        )? {
-            Attempt::Done(()) => Attempt::Done(next),
-            Attempt::Conflict => Attempt::Conflict,
-        },
-    )
 }
 
 async fn answer(
@@ -260,7 +190,7 @@ async fn answer(
 }
 
 /// `PUT /Groups/{id}`: replaces displayName, externalId and the member list.
-#[tracing::instrument(skip_all, err)]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn replace(
     State(state): State<AppState>,
     auth: ScimAuth,
@@ -274,60 +204,27 @@ pub async fn replace(
     let attributes = normalize_input(schema, &body)?;
     require(schema, &attributes)?;
     let (attributes, members) = split_members(attributes)?;
-    let changes = vec![
-        Membership::RemoveAll,
-        Membership::Add(members.unwrap_or_default()),
+    let ops = vec![
+        MemberOp::RemoveAll,
+        MemberOp::Add(members.unwrap_or_default()),
     ];
-    let group = optimistic(|| async {
-        let group = current(&state, &auth.tenant_id, &id, &headers).await?;
-        store_next(&state, &auth, &group, attributes.clone(), &changes).await
-    })
+    let group = write::groups::update(
+        &state.db,
+        &auth.tenant_id,
+        &id,
+        &auth.actor(),
+        "group.update",
+        |group| {
+            check_if_match(&headers, group)?;
+            Ok::<_, ScimError>((attributes.clone(), ops.clone()))
+        },
+    )
     .await?;
     answer(&state, &group, &base, &headers, &query).await
 }
 
-/// Turns PATCH member operations into join-table changes; a filtered removal other than by
-/// id evaluates its filter against the current members.
-async fn membership_changes(
-    state: &AppState,
-    group: &Group,
-    ops: Vec<MemberOp>,
-) -> ScimResult<Vec<Membership>> {
-    let mut changes = Vec::with_capacity(ops.len());
-    for op in ops {
-        changes.push(match op {
-            MemberOp::Add(ids) => Membership::Add(ids),
-            MemberOp::Remove(ids) => Membership::Remove(ids),
-            MemberOp::RemoveAll => Membership::RemoveAll,
-            MemberOp::RemoveWhere(filter) => {
-                let members = store_groups::members(
-                    &state.db,
-                    &group.tenant_id,
-                    std::slice::from_ref(&group.id),
-                )
-                .await?
-                .remove(&group.id)
-                .unwrap_or_default();
-                let ids = members
-                    .into_iter()
-                    .filter(|m| {
-                        let element = serde_json::json!({
-                            "value": m.id,
-                            "type": m.member_type.as_str(),
-                        });
-                        filter.matches_element(domain::filter::ElemShape::Complex, &element)
-                    })
-                    .map(|m| m.id)
-                    .collect();
-                Membership::Remove(ids)
-            }
-        });
-    }
-    Ok(changes)
-}
-
 /// `PATCH /Groups/{id}`: all operations apply, or none.
-#[tracing::instrument(skip_all, err)]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn patch(
     State(state): State<AppState>,
     auth: ScimAuth,
@@ -339,35 +236,39 @@ pub async fn patch(
 ) -> ScimResult<Response> {
     let schema = &state.registry.group;
     let ops = patch::parse_request(&body)?;
-    let group = optimistic(|| async {
-        let group = current(&state, &auth.tenant_id, &id, &headers).await?;
-        let mut attributes = group.attributes.clone();
-        let member_ops = patch::apply_group(schema, &mut attributes, &ops)?;
-        require(schema, &attributes)?;
-        let changes = membership_changes(&state, &group, member_ops).await?;
-        store_next(&state, &auth, &group, attributes, &changes).await
-    })
+    let group = write::groups::update(
+        &state.db,
+        &auth.tenant_id,
+        &id,
+        &auth.actor(),
+        "group.update",
+        |group| {
+            check_if_match(&headers, group)?;
+            let mut attributes = group.attributes.clone();
+            let member_ops = patch::apply_group(schema, &mut attributes, &ops)?;
+            require(schema, &attributes)?;
+            Ok::<_, ScimError>((attributes, member_ops))
+        },
+    )
     .await?;
     answer(&state, &group, &base, &headers, &query).await
 }
 
 /// `DELETE /Groups/{id}`: 204.
-#[tracing::instrument(skip_all, err)]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn delete(
     State(state): State<AppState>,
     auth: ScimAuth,
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> ScimResult<StatusCode> {
-    let group = current(&state, &auth.tenant_id, &id, &headers).await?;
-    let entry = Entry::new(
-        &auth.tenant_id,
-        &auth.actor(),
-        "group.delete",
-        "group",
-        &id,
-        group_changes(Some(&group), None, &[]),
-    );
-    store::retry(|| store_groups::delete(&state.db, &auth.tenant_id, &id, &entry)).await?;
+    let expected = if headers.contains_key(axum::http::header::IF_MATCH) {
+        let group = store_groups::get(&state.db, &auth.tenant_id, &id).await?;
+        check_if_match(&headers, &group)?;
+        Some(group.version)
+    } else {
+        None
+    };
+    write::groups::delete(&state.db, &auth.tenant_id, &id, &auth.actor(), expected).await?;
     Ok(StatusCode::NO_CONTENT)
 }

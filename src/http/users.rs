@@ -10,9 +10,9 @@ use super::extract::{
     BaseUrl, QueryMap, ScimBody, ScimJson, if_match_ok, if_none_match_hit, wants_minimal,
 };
 use crate::app::AppState;
-use crate::directory;
 use crate::domain;
 use crate::domain::user::User;
+use crate::domain::user::View;
 use crate::domain::validation::Surface;
 use crate::scim::filter::{self, Resource};
 use crate::scim::list::{ListParams, Page, list_response, next_cursor};
@@ -21,6 +21,7 @@ use crate::scim::projection::Projection;
 use crate::scim::resource::{carry_over, etag, normalize_input, render_user, require};
 use crate::scim::{ScimError, ScimResult};
 use crate::store::users as store_users;
+use crate::write;
 
 fn projection(state: &AppState, query: &QueryMap) -> Projection {
     let urns: Vec<&str> = state
@@ -67,7 +68,7 @@ pub async fn list_page(
 ) -> ScimResult<Page> {
     let schema = &state.registry.user;
     let query = filter::query(schema, Resource::User, params)?;
-    let (mut users, total) = store_users::list(&state.db, tenant_id, &query).await?;
+    let (mut users, total) = store_users::list(&state.db, tenant_id, &query, View::Idp).await?;
     let next_cursor = next_cursor(&mut users, params, &query, Resource::User.name(), |r| {
         (r.created_us, r.id.clone())
     });
@@ -98,7 +99,7 @@ pub async fn list_page(
 }
 
 /// `GET /Users`
-#[tracing::instrument(skip_all, err)]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn list(
     State(state): State<AppState>,
     auth: ScimAuth,
@@ -111,7 +112,7 @@ pub async fn list(
 }
 
 /// `GET /Users/{id}`; `If-None-Match` with the current version answers 304.
-#[tracing::instrument(skip_all, err)]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn get(
     State(state): State<AppState>,
     auth: ScimAuth,
@@ -120,7 +121,7 @@ pub async fn get(
     headers: HeaderMap,
     query: QueryMap,
 ) -> ScimResult<Response> {
-    let user = store_users::get(&state.db, &auth.tenant_id, &id).await?;
+    let user = store_users::get_in(&state.db, &auth.tenant_id, &id, View::Idp).await?;
     let tag = etag(user.version);
     if if_none_match_hit(&headers, &tag) {
         return Ok((StatusCode::NOT_MODIFIED, [(axum::http::header::ETAG, tag)]).into_response());
@@ -130,7 +131,7 @@ pub async fn get(
 }
 
 /// `POST /Users`: 201 with `Location`; a taken userName is 409 `uniqueness`.
-#[tracing::instrument(skip_all, err)]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn create(
     State(state): State<AppState>,
     auth: ScimAuth,
@@ -141,7 +142,7 @@ pub async fn create(
     let schema = &state.registry.user;
     let attributes = normalize_input(schema, &body)?;
     require(schema, &attributes)?;
-    let user = directory::create(
+    let user = write::users::create(
         &state.db,
         &auth.tenant_id,
         &auth.actor(),
@@ -184,7 +185,7 @@ fn check_if_match(headers: &HeaderMap, user: &User) -> ScimResult<()> {
 
 /// `PUT /Users/{id}`: replaces what the IdP owns; read-only attributes sent back are ignored,
 /// locally-owned ones and an omitted `active` are kept.
-#[tracing::instrument(skip_all, err)]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn replace(
     State(state): State<AppState>,
     auth: ScimAuth,
@@ -197,7 +198,7 @@ pub async fn replace(
     let schema = &state.registry.user;
     let replacement = normalize_input(schema, &body)?;
     require(schema, &replacement)?;
-    let user = directory::update(
+    let user = write::users::update(
         &state.db,
         &auth.tenant_id,
         &id,
@@ -205,13 +206,10 @@ pub async fn replace(
         Surface::Scim,
         "user.replace",
         |user| {
+            check_if_match(&headers, user)?;
             let mut attributes = replacement.clone();
-            let headers = &headers;
-            async move {
-                check_if_match(headers, &user)?;
-                carry_over(schema, &user.attributes, &mut attributes);
-                Ok::<_, ScimError>(attributes)
-            }
+            carry_over(schema, &user.attributes, &mut attributes);
+            Ok::<_, ScimError>(attributes)
         },
     )
     .await?;
@@ -219,7 +217,7 @@ pub async fn replace(
 }
 
 /// `PATCH /Users/{id}`: all operations apply, or none.
-#[tracing::instrument(skip_all, err)]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn patch(
     State(state): State<AppState>,
     auth: ScimAuth,
@@ -231,7 +229,7 @@ pub async fn patch(
 ) -> ScimResult<Response> {
     let schema = &state.registry.user;
     let ops = patch::parse_request(&body)?;
-    let user = directory::update(
+    let user = write::users::update(
         &state.db,
         &auth.tenant_id,
         &id,
@@ -239,15 +237,11 @@ pub async fn patch(
         Surface::Scim,
         "user.patch",
         |user| {
-            let ops = &ops;
-            let headers = &headers;
-            async move {
-                check_if_match(headers, &user)?;
-                let mut attributes = user.attributes.clone();
-                patch::apply_user(schema, &mut attributes, ops)?;
-                require(schema, &attributes)?;
-                Ok::<_, ScimError>(attributes)
-            }
+            check_if_match(&headers, user)?;
+            let mut attributes = user.attributes.clone();
+            patch::apply_user(schema, &mut attributes, &ops)?;
+            require(schema, &attributes)?;
+            Ok::<_, ScimError>(attributes)
         },
     )
     .await?;
@@ -255,15 +249,28 @@ pub async fn patch(
 }
 
 /// `DELETE /Users/{id}`: 204; refused with 409 while the user holds API credentials.
-#[tracing::instrument(skip_all, err)]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn delete(
     State(state): State<AppState>,
     auth: ScimAuth,
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> ScimResult<StatusCode> {
-    let user = store_users::get(&state.db, &auth.tenant_id, &id).await?;
-    check_if_match(&headers, &user)?;
-    directory::delete(&state.db, &auth.tenant_id, &id, &auth.actor()).await?;
+    let expected = if headers.contains_key(axum::http::header::IF_MATCH) {
+        let user = store_users::get_in(&state.db, &auth.tenant_id, &id, View::Idp).await?;
+        check_if_match(&headers, &user)?;
+        Some(user.version)
+    } else {
+        None
+    };
+    write::users::delete(
+        &state.db,
+        &auth.tenant_id,
+        &id,
+        &auth.actor(),
+        Surface::Scim,
+        expected,
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }

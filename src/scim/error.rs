@@ -1,6 +1,6 @@
 //! SCIM errors (RFC 7644 §3.12): an HTTP status, an optional `scimType` and a detail.
 
-use crate::domain;
+use crate::domain::{self, Refusal};
 
 /// RFC 7644 §3.12 `scimType` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +44,8 @@ pub struct ScimError {
     pub status: u16,
     pub scim_type: Option<ScimType>,
     pub detail: String,
+    /// The cause of a 500: logged once by the error-logging middleware, never sent.
+    pub cause: Option<String>,
 }
 
 /// Result of the SCIM layer.
@@ -55,6 +57,7 @@ impl ScimError {
             status,
             scim_type,
             detail: detail.into(),
+            cause: None,
         }
     }
 
@@ -103,11 +106,22 @@ impl From<domain::Error> for ScimError {
     fn from(err: domain::Error) -> Self {
         match err {
             domain::Error::NotFound(what) => ScimError::not_found(format!("{what} not found")),
-            domain::Error::Uniqueness(detail) => {
+            domain::Error::Uniqueness { detail, .. } => {
                 ScimError::new(409, Some(ScimType::Uniqueness), detail)
             }
-            domain::Error::InvalidValue(detail) => ScimError::invalid_value(detail),
-            domain::Error::Conflict(detail) => ScimError::new(409, None, detail),
+            domain::Error::InvalidValue { detail, .. } => ScimError::invalid_value(detail),
+            domain::Error::Forbidden(detail) => ScimError::new(403, None, detail),
+            domain::Error::Conflict { refusal, detail } => match refusal {
+                Refusal::InUse
+                | Refusal::LastAdministrator
+                | Refusal::BuiltIn
+                | Refusal::IdpManaged
+                | Refusal::AlreadyManaged
+                | Refusal::NotArchived
+                | Refusal::HoldsCredentials
+                | Refusal::LocalCreationOff
+                | Refusal::Irrevocable => ScimError::new(409, None, detail),
+            },
             domain::Error::VersionConflict => ScimError::new(
                 409,
                 None,
@@ -118,10 +132,10 @@ impl From<domain::Error> for ScimError {
                 None,
                 "If-Match does not match the resource's current version",
             ),
-            domain::Error::Internal(cause) => {
-                tracing::error!(%cause, "internal error");
-                ScimError::internal()
-            }
+            domain::Error::Internal(cause) => ScimError {
+                cause: Some(cause),
+                ..ScimError::internal()
+            },
         }
     }
 }

@@ -673,15 +673,7 @@ fn element_filter(
         .map_err(|e| ScimError::invalid_path(e.detail))
 }
 
-/// A change to a group's membership, applied to the join table in order.
-#[derive(Debug, Clone, PartialEq)]
-pub enum MemberOp {
-    Add(Vec<String>),
-    Remove(Vec<String>),
-    /// Remove the members an element filter selects (`members[type eq "Group"]`).
-    RemoveWhere(Filter),
-    RemoveAll,
-}
+pub use crate::domain::group::MemberOp;
 
 /// Applies operations to a group: `displayName`/`externalId` change in `doc`, membership
 /// changes come back as `MemberOp`s for the join table.

@@ -12,7 +12,7 @@ use sea_orm::{
 use serde_json::{Value, json};
 
 use super::entity::{catalog_items, user_attrs};
-use super::{new_id, now_us, sql_err};
+use super::{new_id, now_us, sql_err, unique_err};
 use crate::domain::catalog::{CatalogItem, CatalogKind, Catalogs};
 use crate::domain::ownership::Permission;
 use crate::domain::{Error, Result};
@@ -55,6 +55,15 @@ fn data(item: &CatalogItem) -> String {
     data.to_string()
 }
 
+fn taken(e: sea_orm::DbErr, item: &CatalogItem) -> Error {
+    let field = item.kind.name_field();
+    unique_err(
+        e,
+        field,
+        format!("{field} {:?} is already in the catalog", item.name),
+    )
+}
+
 /// Every catalog of a tenant, each in creation order.
 pub async fn load(db: &impl ConnectionTrait, tenant_id: &str) -> Result<Catalogs> {
     let rows = catalog_items::Entity::find()
@@ -87,7 +96,7 @@ pub async fn create(
     })
     .exec_without_returning(db)
     .await
-    .map_err(|e| sql_err(e, &format!("{} {:?}", item.kind.name_field(), item.name)))?;
+    .map_err(|e| taken(e, item))?;
     Ok(CatalogItem { id, ..item.clone() })
 }
 
@@ -153,7 +162,7 @@ pub async fn update(db: &impl ConnectionTrait, tenant_id: &str, item: &CatalogIt
         .filter(catalog_items::Column::TenantId.eq(tenant_id))
         .exec(db)
         .await
-        .map_err(|e| sql_err(e, &format!("{} {:?}", item.kind.name_field(), item.name)))?;
+        .map_err(|e| taken(e, item))?;
     Ok(())
 }
 
@@ -173,20 +182,21 @@ pub async fn usage(db: &impl ConnectionTrait, tenant_id: &str, item: &CatalogIte
     Ok(users.len() as u64)
 }
 
-/// Deletes an entry no user names; one in use is a conflict saying how many use it.
+/// Deletes an entry (inside the caller's transaction; the write layer then checks usage).
 pub async fn delete(db: &impl ConnectionTrait, tenant_id: &str, item: &CatalogItem) -> Result<()> {
-    let used = usage(db, tenant_id, item).await?;
-    if used > 0 {
-        return Err(Error::Conflict(format!(
-            "{} {:?} is used by {used} user(s); change them first",
-            item.kind.name_field(),
-            item.name
-        )));
-    }
-    catalog_items::Entity::delete_by_id(item.id.clone())
+    let result = catalog_items::Entity::delete_many()
+        .filter(catalog_items::Column::Id.eq(item.id.clone()))
+        .filter(catalog_items::Column::TenantId.eq(tenant_id))
         .exec(db)
         .await
         .map_err(|e| sql_err(e, "catalog"))?;
+    if result.rows_affected == 0 {
+        return Err(Error::NotFound(format!(
+            "{} {}",
+            item.kind.segment(),
+            item.id
+        )));
+    }
     Ok(())
 }
 
@@ -198,4 +208,76 @@ pub async fn count(db: &impl ConnectionTrait, tenant_id: &str, kind: CatalogKind
         .count(db)
         .await
         .map_err(|e| sql_err(e, "catalog"))
+}
+
+/// Inside a user write's transaction: checks that every named entry still exists and holds
+/// it until the transaction ends (`FOR SHARE` on PostgreSQL; SQLite's write lock, already
+/// held by the write, does the same), so a concurrent delete or rename of an entry either
+/// sees this user or makes this write fail — never leaves a user naming a missing entry.
+pub async fn hold(
+    db: &impl ConnectionTrait,
+    tenant_id: &str,
+    names: &[(CatalogKind, String)],
+) -> Result<()> {
+    if names.is_empty() {
+        return Ok(());
+    }
+    let mut wanted = sea_orm::Condition::any();
+    for kind in CatalogKind::ALL {
+        let keys: Vec<String> = names
+            .iter()
+            .filter(|(k, _)| *k == kind)
+            .map(|(_, n)| n.to_lowercase())
+            .collect();
+        if !keys.is_empty() {
+            wanted = wanted.add(
+                sea_orm::Condition::all()
+                    .add(catalog_items::Column::Kind.eq(kind.as_str()))
+                    .add(catalog_items::Column::NameKey.is_in(keys)),
+            );
+        }
+    }
+    let found: BTreeSet<(String, String)> = catalog_items::Entity::find()
+        .select_only()
+        .column(catalog_items::Column::Kind)
+        .column(catalog_items::Column::NameKey)
+        .filter(catalog_items::Column::TenantId.eq(tenant_id))
+        .filter(wanted)
+        .lock_shared()
+        .into_tuple()
+        .all(db)
+        .await
+        .map_err(|e| sql_err(e, "catalog"))?
+        .into_iter()
+        .collect();
+    for (kind, name) in names {
+        if !found.contains(&(kind.as_str().to_string(), name.to_lowercase())) {
+            let field = kind.user_attr();
+            let short = field.rsplit(':').next().unwrap_or_default().to_string();
+            return Err(Error::invalid(
+                short.clone(),
+                format!("{short}: {name:?} is not in the tenant's catalog"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// One entry by id, locked for the rest of the transaction (`FOR UPDATE` on PostgreSQL; on
+/// SQLite the transaction's first write takes the database lock).
+pub async fn get_for_update(
+    db: &impl ConnectionTrait,
+    tenant_id: &str,
+    kind: CatalogKind,
+    id: &str,
+) -> Result<CatalogItem> {
+    catalog_items::Entity::find_by_id(id.to_string())
+        .filter(catalog_items::Column::TenantId.eq(tenant_id))
+        .filter(catalog_items::Column::Kind.eq(kind.as_str()))
+        .lock_exclusive()
+        .one(db)
+        .await
+        .map_err(|e| sql_err(e, "catalog"))?
+        .and_then(to_domain)
+        .ok_or_else(|| Error::NotFound(format!("{} {id}", kind.segment())))
 }

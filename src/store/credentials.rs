@@ -64,7 +64,7 @@ fn hash(secret: &str) -> String {
 }
 
 /// Creates a credential and returns it with its secret, which is never stored.
-#[tracing::instrument(skip_all, err)]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn create(
     db: &impl ConnectionTrait,
     tenant_id: &str,

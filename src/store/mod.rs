@@ -51,17 +51,46 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<()> {
         .map_err(|e| Error::Internal(format!("migration failed: {e}")))
 }
 
-/// Maps a database error: unique violations become `Uniqueness`, SQLite's "busy" a retryable
-/// conflict, everything else `Internal`.
+/// Maps a database error: a unique violation becomes `Uniqueness` of the field `what`,
+/// SQLite's "busy" a retryable conflict, everything else `Internal`.
 pub fn sql_err(err: DbErr, what: &str) -> Error {
+    unique_err(err, what, format!("{what} is already in use"))
+}
+
+/// `sql_err` with the field and the detail of a unique violation given.
+pub fn unique_err(err: DbErr, field: &str, detail: String) -> Error {
     if let Some(SqlErr::UniqueConstraintViolation(_)) = err.sql_err() {
-        return Error::Uniqueness(format!("{what} is already in use"));
+        return Error::Uniqueness {
+            field: field.to_string(),
+            detail,
+        };
     }
     let text = err.to_string();
     if text.contains("database is locked") || text.contains("database table is locked") {
         return Error::VersionConflict;
     }
     Error::Internal(text)
+}
+
+/// Serialises the writes of one tenant that decide tenant-wide rules (the last
+/// administrator, catalog usage): a no-op update of the tenant's row takes its row lock on
+/// PostgreSQL and the write lock on SQLite, held until the transaction ends.
+pub async fn lock_tenant(txn: &impl sea_orm::ConnectionTrait, tenant_id: &str) -> Result<()> {
+    use sea_orm::sea_query::Expr;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let result = entity::tenants::Entity::update_many()
+        .col_expr(
+            entity::tenants::Column::SettingsVersion,
+            Expr::col(entity::tenants::Column::SettingsVersion),
+        )
+        .filter(entity::tenants::Column::Id.eq(tenant_id))
+        .exec(txn)
+        .await
+        .map_err(|e| sql_err(e, "tenant"))?;
+    if result.rows_affected == 0 {
+        return Err(Error::NotFound(format!("tenant {tenant_id}")));
+    }
+    Ok(())
 }
 
 /// The current time in microseconds since the epoch.
@@ -73,24 +102,4 @@ pub fn now_us() -> i64 {
 /// A new resource id.
 pub fn new_id() -> String {
     uuid::Uuid::new_v4().to_string()
-}
-
-/// Runs `op` again while it fails with a version conflict or a busy database, up to a bound.
-pub async fn retry<T, F, Fut>(mut op: F) -> Result<T>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T>>,
-{
-    let mut attempt = 0u32;
-    loop {
-        match op().await {
-            Err(Error::VersionConflict) if attempt < 30 => {
-                attempt += 1;
-                let jitter =
-                    u64::from(attempt) * 3 + u64::from(uuid::Uuid::new_v4().as_bytes()[0] % 8);
-                tokio::time::sleep(Duration::from_millis(jitter)).await;
-            }
-            other => return other,
-        }
-    }
 }

@@ -4,12 +4,10 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
 };
 
-use sea_orm::TransactionSession;
-use sea_orm::TransactionTrait;
 use sea_orm::sea_query::Expr;
 
 use super::entity::tenants;
-use super::{catalog, new_id, now_us, sql_err};
+use super::{catalog, new_id, now_us, sql_err, unique_err};
 use crate::domain::tenant::{Settings, Tenant, validate_slug};
 use crate::domain::{Error, Result};
 
@@ -21,49 +19,68 @@ fn to_domain(m: tenants::Model) -> Tenant {
     }
 }
 
-/// Creates a tenant with the built-in security profiles; a taken slug is a uniqueness error.
-#[tracing::instrument(skip_all, err)]
-pub async fn create(db: &(impl ConnectionTrait + TransactionTrait), slug: &str) -> Result<Tenant> {
+/// Creates a tenant with the built-in security profiles, inside the caller's transaction; a
+/// taken slug is a uniqueness error.
+#[tracing::instrument(skip_all, err(level = "debug"))]
+pub async fn create(txn: &impl ConnectionTrait, slug: &str) -> Result<Tenant> {
     validate_slug(slug)?;
-    let txn = db.begin().await.map_err(|e| sql_err(e, "tenant"))?;
     let model = tenants::ActiveModel {
         id: Set(new_id()),
         slug: Set(slug.to_string()),
         settings: Set("{}".into()),
+        settings_version: Set(1),
         created_us: Set(now_us()),
     }
-    .insert(&txn)
+    .insert(txn)
     .await
-    .map_err(|e| sql_err(e, &format!("tenant slug {slug}")))?;
-    catalog::seed(&txn, &model.id).await?;
-    txn.commit().await.map_err(|e| sql_err(e, "tenant"))?;
+    .map_err(|e| unique_err(e, "slug", format!("tenant slug {slug:?} is already taken")))?;
+    catalog::seed(txn, &model.id).await?;
     Ok(to_domain(model))
 }
 
 /// A tenant's settings.
 pub async fn settings(db: &impl ConnectionTrait, tenant_id: &str) -> Result<Settings> {
+    Ok(versioned_settings(db, tenant_id).await?.0)
+}
+
+/// A tenant's settings and their version.
+pub async fn versioned_settings(
+    db: &impl ConnectionTrait,
+    tenant_id: &str,
+) -> Result<(Settings, i64)> {
     let model = tenants::Entity::find_by_id(tenant_id.to_string())
         .one(db)
         .await
         .map_err(|e| sql_err(e, "tenant"))?
         .ok_or_else(|| Error::NotFound(format!("tenant {tenant_id}")))?;
-    serde_json::from_str(&model.settings)
-        .map_err(|e| Error::Internal(format!("tenant {tenant_id} has corrupt settings: {e}")))
+    let settings = serde_json::from_str(&model.settings)
+        .map_err(|e| Error::Internal(format!("tenant {tenant_id} has corrupt settings: {e}")))?;
+    Ok((settings, model.settings_version))
 }
 
-/// Stores a tenant's settings.
+/// Stores a tenant's settings if their version is still `expected_version` (else
+/// `VersionConflict`); the version goes up by one.
 pub async fn set_settings(
-    db: &impl ConnectionTrait,
+    txn: &impl ConnectionTrait,
     tenant_id: &str,
     settings: &Settings,
+    expected_version: i64,
 ) -> Result<()> {
     let text = serde_json::to_string(settings).map_err(|e| Error::Internal(e.to_string()))?;
-    tenants::Entity::update_many()
+    let result = tenants::Entity::update_many()
         .col_expr(tenants::Column::Settings, Expr::value(text))
+        .col_expr(
+            tenants::Column::SettingsVersion,
+            Expr::value(expected_version + 1),
+        )
         .filter(tenants::Column::Id.eq(tenant_id))
-        .exec(db)
+        .filter(tenants::Column::SettingsVersion.eq(expected_version))
+        .exec(txn)
         .await
         .map_err(|e| sql_err(e, "tenant"))?;
+    if result.rows_affected == 0 {
+        return Err(Error::VersionConflict);
+    }
     Ok(())
 }
 

@@ -6,18 +6,17 @@ use std::collections::HashMap;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, TransactionSession, TransactionTrait,
+    QuerySelect, Set,
 };
 use serde_json::{Map, Value};
 
 use super::entity::{group_members, groups, user_attrs, users};
 use super::filter::{Table, condition, order_by};
-use super::{audit, now_us, sql_err};
-use crate::domain::audit::Entry;
+use super::{now_us, sql_err, unique_err};
 use crate::domain::filter::ListQuery;
 use crate::domain::group::GroupRef;
 use crate::domain::ownership::CONTACT_CENTRE;
-use crate::domain::user::{ManagedBy, User, fold_key};
+use crate::domain::user::{ManagedBy, User, View, fold_key};
 use crate::domain::{Error, Result};
 
 /// Attributes kept in their own columns rather than in `user_attrs`.
@@ -174,28 +173,32 @@ async fn write_index(db: &impl ConnectionTrait, user: &User) -> Result<()> {
     Ok(())
 }
 
+/// Maps a unique-index violation of a user write to the attribute it is about, from the
+/// index's name (the one place that knows them).
 fn uniqueness(user: &User) -> impl Fn(sea_orm::DbErr) -> Error + '_ {
     move |e| {
         let text = e.to_string();
-        let what = if text.contains("agent_id") {
-            format!(
-                "agentId {:?}",
-                contact_centre(user, "agentId").unwrap_or_default()
+        let (field, value) = if text.contains("agent_id") {
+            (
+                "agentId",
+                contact_centre(user, "agentId").unwrap_or_default(),
             )
         } else if text.contains("primary_email") {
-            format!(
-                "primary email {:?}",
-                user.primary_email().unwrap_or_default()
-            )
+            ("emails", user.primary_email().unwrap_or_default())
         } else if text.contains("personal_phone") {
-            format!(
-                "personalPhoneNumber {:?}",
-                contact_centre(user, "personalPhoneNumber").unwrap_or_default()
+            (
+                "personalPhoneNumber",
+                contact_centre(user, "personalPhoneNumber").unwrap_or_default(),
             )
         } else {
-            format!("userName {:?}", user.user_name())
+            ("userName", user.user_name())
         };
-        sql_err(e, &what)
+        let label = if field == "emails" {
+            "primary email".to_string()
+        } else {
+            field.to_string()
+        };
+        unique_err(e, field, format!("{label} {value:?} is already in use"))
     }
 }
 
@@ -207,14 +210,10 @@ fn contact_centre<'a>(user: &'a User, name: &str) -> Option<&'a str> {
         .and_then(Value::as_str)
 }
 
-/// Inserts a new user; a taken userName (case-insensitively) is a uniqueness error.
-#[tracing::instrument(skip_all, err)]
-pub async fn insert(
-    db: &(impl ConnectionTrait + TransactionTrait),
-    user: &User,
-    entry: &Entry,
-) -> Result<()> {
-    let txn = db.begin().await.map_err(|e| sql_err(e, "user"))?;
+/// Inserts a new user and its index rows, inside the caller's transaction; a taken userName
+/// (case-insensitively), primary email, agent id or personal number is a uniqueness error.
+#[tracing::instrument(skip_all, err(level = "debug"))]
+pub async fn insert(txn: &impl ConnectionTrait, user: &User) -> Result<()> {
     users::Entity::insert(users::ActiveModel {
         id: Set(user.id.clone()),
         tenant_id: Set(user.tenant_id.clone()),
@@ -233,24 +232,16 @@ pub async fn insert(
         personal_phone: Set(contact_centre(user, "personalPhoneNumber").map(str::to_string)),
         primary_email_key: Set(user.primary_email().map(fold_key)),
     })
-    .exec_without_returning(&txn)
+    .exec_without_returning(txn)
     .await
     .map_err(uniqueness(user))?;
-    write_index(&txn, user).await?;
-    audit::record(&txn, entry).await?;
-    txn.commit().await.map_err(|e| sql_err(e, "user"))
+    write_index(txn, user).await
 }
 
-/// Stores a changed user if its stored version is still `expected_version`; the stored
-/// version becomes `user.version`.
-#[tracing::instrument(skip_all, err)]
-pub async fn update(
-    db: &(impl ConnectionTrait + TransactionTrait),
-    user: &User,
-    expected_version: i64,
-    entry: &Entry,
-) -> Result<()> {
-    let txn = db.begin().await.map_err(|e| sql_err(e, "user"))?;
+/// Stores a changed user, inside the caller's transaction, if its stored version is still
+/// `expected_version` (else `VersionConflict`); the stored version becomes `user.version`.
+#[tracing::instrument(skip_all, err(level = "debug"))]
+pub async fn update(txn: &impl ConnectionTrait, user: &User, expected_version: i64) -> Result<()> {
     let result = users::Entity::update_many()
         .col_expr(
             users::Column::UserName,
@@ -273,6 +264,10 @@ pub async fn update(
             Expr::value(user.display_name().map(fold_key)),
         )
         .col_expr(users::Column::Active, Expr::value(user.active()))
+        .col_expr(
+            users::Column::ManagedBy,
+            Expr::value(user.managed_by.as_str().to_string()),
+        )
         .col_expr(users::Column::Data, Expr::value(data(user)?))
         .col_expr(users::Column::Version, Expr::value(user.version))
         .col_expr(users::Column::ModifiedUs, Expr::value(user.modified_us))
@@ -291,21 +286,33 @@ pub async fn update(
         .filter(users::Column::Id.eq(user.id.clone()))
         .filter(users::Column::TenantId.eq(user.tenant_id.clone()))
         .filter(users::Column::Version.eq(expected_version))
-        .exec(&txn)
+        .exec(txn)
         .await
         .map_err(uniqueness(user))?;
     if result.rows_affected == 0 {
         return Err(Error::VersionConflict);
     }
-    write_index(&txn, user).await?;
-    audit::record(&txn, entry).await?;
-    txn.commit().await.map_err(|e| sql_err(e, "user"))
+    write_index(txn, user).await
 }
 
 /// One user of the tenant.
 pub async fn get(db: &impl ConnectionTrait, tenant_id: &str, id: &str) -> Result<User> {
-    users::Entity::find_by_id(id.to_string())
-        .filter(users::Column::TenantId.eq(tenant_id))
+    get_in(db, tenant_id, id, View::Tenant).await
+}
+
+/// One user of the tenant within a view: an identity provider sees only the users it manages.
+pub async fn get_in(
+    db: &impl ConnectionTrait,
+    tenant_id: &str,
+    id: &str,
+    view: View,
+) -> Result<User> {
+    let mut query =
+        users::Entity::find_by_id(id.to_string()).filter(users::Column::TenantId.eq(tenant_id));
+    if view == View::Idp {
+        query = query.filter(users::Column::ManagedBy.eq(ManagedBy::Idp.as_str()));
+    }
+    query
         .one(db)
         .await
         .map_err(|e| sql_err(e, "user"))?
@@ -313,18 +320,13 @@ pub async fn get(db: &impl ConnectionTrait, tenant_id: &str, id: &str) -> Result
         .and_then(to_domain)
 }
 
-/// Deletes a user, its index rows and its group memberships (bumping those groups' versions).
-#[tracing::instrument(skip_all, err)]
-pub async fn delete(
-    db: &(impl ConnectionTrait + TransactionTrait),
-    tenant_id: &str,
-    id: &str,
-    entry: &Entry,
-) -> Result<()> {
-    let txn = db.begin().await.map_err(|e| sql_err(e, "user"))?;
+/// Deletes a user, its index rows and its group memberships (bumping those groups' versions),
+/// inside the caller's transaction.
+#[tracing::instrument(skip_all, err(level = "debug"))]
+pub async fn delete(txn: &impl ConnectionTrait, tenant_id: &str, id: &str) -> Result<()> {
     let found = users::Entity::find_by_id(id.to_string())
         .filter(users::Column::TenantId.eq(tenant_id))
-        .one(&txn)
+        .one(txn)
         .await
         .map_err(|e| sql_err(e, "user"))?;
     if found.is_none() {
@@ -336,7 +338,7 @@ pub async fn delete(
         .filter(group_members::Column::MemberId.eq(id))
         .filter(group_members::Column::TenantId.eq(tenant_id))
         .into_tuple()
-        .all(&txn)
+        .all(txn)
         .await
         .map_err(|e| sql_err(e, "user"))?;
     if !group_ids.is_empty() {
@@ -347,38 +349,41 @@ pub async fn delete(
             )
             .col_expr(groups::Column::ModifiedUs, Expr::value(now_us()))
             .filter(groups::Column::Id.is_in(group_ids))
-            .exec(&txn)
+            .exec(txn)
             .await
             .map_err(|e| sql_err(e, "group"))?;
     }
     group_members::Entity::delete_many()
         .filter(group_members::Column::MemberId.eq(id))
         .filter(group_members::Column::TenantId.eq(tenant_id))
-        .exec(&txn)
+        .exec(txn)
         .await
         .map_err(|e| sql_err(e, "user"))?;
     user_attrs::Entity::delete_many()
         .filter(user_attrs::Column::UserId.eq(id))
-        .exec(&txn)
+        .exec(txn)
         .await
         .map_err(|e| sql_err(e, "user"))?;
     users::Entity::delete_by_id(id.to_string())
-        .exec(&txn)
+        .exec(txn)
         .await
         .map_err(|e| sql_err(e, "user"))?;
-    audit::record(&txn, entry).await?;
-    txn.commit().await.map_err(|e| sql_err(e, "user"))
+    Ok(())
 }
 
-/// A page of the tenant's users matching `filter`, and how many match in all.
-#[tracing::instrument(skip_all, err)]
+/// A page of the tenant's users in a view matching `filter`, and how many match in all.
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn list(
     db: &impl ConnectionTrait,
     tenant_id: &str,
     q: &ListQuery,
+    view: View,
 ) -> Result<(Vec<User>, u64)> {
     let backend = db.get_database_backend();
     let mut query = users::Entity::find().filter(users::Column::TenantId.eq(tenant_id));
+    if view == View::Idp {
+        query = query.filter(users::Column::ManagedBy.eq(ManagedBy::Idp.as_str()));
+    }
     if let Some(filter) = &q.filter {
         query = query.filter(condition(backend, Table::Users, tenant_id, filter));
     }
@@ -560,6 +565,39 @@ pub async fn many(db: &impl ConnectionTrait, tenant_id: &str, ids: &[String]) ->
             .map_err(|e| sql_err(e, "user"))?;
         for row in rows {
             out.push(to_domain(row)?);
+        }
+    }
+    Ok(out)
+}
+
+/// The security profiles (lower-cased names) of each active local user of the tenant.
+pub async fn local_profile_sets(
+    db: &impl ConnectionTrait,
+    tenant_id: &str,
+) -> Result<HashMap<String, std::collections::BTreeSet<String>>> {
+    use sea_orm::sea_query::Query;
+    let local_active = Query::select()
+        .column(users::Column::Id)
+        .from(users::Entity)
+        .and_where(users::Column::TenantId.eq(tenant_id))
+        .and_where(users::Column::ManagedBy.eq(ManagedBy::Local.as_str()))
+        .and_where(users::Column::Active.eq(true))
+        .to_owned();
+    let rows: Vec<(String, Option<String>)> = user_attrs::Entity::find()
+        .select_only()
+        .column(user_attrs::Column::UserId)
+        .column(user_attrs::Column::StrKey)
+        .filter(user_attrs::Column::TenantId.eq(tenant_id))
+        .filter(user_attrs::Column::Attr.eq(format!("{CONTACT_CENTRE}:securityProfiles")))
+        .filter(user_attrs::Column::UserId.in_subquery(local_active))
+        .into_tuple()
+        .all(db)
+        .await
+        .map_err(|e| sql_err(e, "user"))?;
+    let mut out: HashMap<String, std::collections::BTreeSet<String>> = HashMap::new();
+    for (user, profile) in rows {
+        if let Some(profile) = profile {
+            out.entry(user).or_default().insert(profile);
         }
     }
     Ok(out)

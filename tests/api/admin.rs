@@ -202,7 +202,7 @@ async fn missing_permission_is_403_naming_it() {
             Method::POST,
             "/security-profiles".into(),
             Some(json!({"name": "X", "permissions": []})),
-            "ManageSettings",
+            "ManageSecurityProfiles",
         ),
         (
             &agent,
@@ -427,10 +427,11 @@ async fn unknown_and_foreign_users_are_404() {
     r.assert_admin_error(404, "not_found");
 
     // A user of another tenant is invisible.
-    let other = rollcall::store::tenants::create(&app.db, "globex")
-        .await
-        .expect("tenant");
-    let stranger = rollcall::directory::create(
+    let other =
+        rollcall::write::tenants::create(&app.db, &rollcall::domain::audit::Actor::cli(), "globex")
+            .await
+            .expect("tenant");
+    let stranger = rollcall::write::users::create(
         &app.db,
         &other.id,
         &rollcall::domain::audit::Actor::cli(),
@@ -511,9 +512,11 @@ async fn create_local_user_answers_201_with_the_view() {
     assert_eq!(v["active"], true);
     assert_eq!(v["managedBy"], "local");
 
-    // Visible over SCIM too.
-    let scim = app.fetch(&format!("/Users/{id}")).await;
-    assert_eq!(scim["userName"], "zoe");
+    // Outside the identity provider's view: SCIM neither finds nor lists it.
+    app.get(&format!("/Users/{id}"))
+        .await
+        .assert_error(404, None);
+    assert!(app.find_users("userName eq \"zoe\"").await.is_empty());
 
     // Audited as the admin.
     let r = app
@@ -539,8 +542,18 @@ async fn create_is_refused_when_the_idp_manages_users() {
             Some(json!({"userName": "nope"})),
         )
         .await;
-    r.assert_admin_error(409, "conflict");
-    assert!(app.find_users("userName eq \"nope\"").await.is_empty());
+    r.assert_admin_error(409, "local_creation_off");
+    assert!(
+        app.admin(
+            &boss,
+            Method::GET,
+            "/users?filter=userName%20eq%20%22nope%22",
+            None
+        )
+        .await
+        .assert_admin_ok(200)["totalResults"]
+            == 0
+    );
 }
 
 #[tokio::test]
@@ -1370,9 +1383,11 @@ async fn archive_and_reactivate_a_local_user() {
     assert_eq!(r.assert_admin_ok(200)["active"], false);
     let v = view(&app, &boss, &id).await;
     assert_eq!(v["active"], false);
-    // Archived users keep their data and their SCIM view says active false.
+    // Archived users keep their data; a local user stays outside the IdP's view.
     assert_eq!(v["userName"], "arch");
-    assert_eq!(app.fetch(&format!("/Users/{id}")).await["active"], false);
+    app.get(&format!("/Users/{id}"))
+        .await
+        .assert_error(404, None);
 
     let r = app
         .admin(&sup, Method::POST, &format!("/users/{id}/reactivate"), None)
@@ -1467,7 +1482,7 @@ async fn delete_follows_the_archive_rules() {
     let r = app
         .admin(&boss, Method::DELETE, &format!("/users/{target}"), None)
         .await;
-    r.assert_admin_error(409, "conflict");
+    r.assert_admin_error(409, "holds_credentials");
     view(&app, &boss, &target).await;
 
     let r = app
@@ -1746,7 +1761,7 @@ async fn catalog_writes_need_their_permission() {
         )
         .await;
     r.assert_admin_error(403, "forbidden");
-    assert!(detail(&r).contains("ManageSettings"), "{}", r.body);
+    assert!(detail(&r).contains("ManageSecurityProfiles"), "{}", r.body);
 
     for segment in [
         "routing-profiles",

@@ -255,15 +255,7 @@ async fn run(seed: u64, users: usize, filters: usize) {
             modified_us: BASE_US + (rng.below(6) as i64) * 1_000_000,
             attributes: random_doc(&mut rng, n),
         };
-        let entry = Entry::new(
-            &app.tenant_id,
-            &Actor::cli(),
-            "user.create",
-            "user",
-            &user.id,
-            Default::default(),
-        );
-        store_users::insert(&app.db, &user, &entry)
+        store_users::insert(&app.db, &user)
             .await
             .expect("insert user");
         stored.push(user);
@@ -325,9 +317,14 @@ async fn run(seed: u64, users: usize, filters: usize) {
             limit: 10_000,
             ..ListQuery::default()
         };
-        let (found, total) = store_users::list(&app.db, &app.tenant_id, &query)
-            .await
-            .unwrap_or_else(|e| panic!("SQL for {text:?} failed: {e}"));
+        let (found, total) = store_users::list(
+            &app.db,
+            &app.tenant_id,
+            &query,
+            rollcall::domain::user::View::Tenant,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("SQL for {text:?} failed: {e}"));
         let sql: BTreeSet<String> = found.into_iter().map(|u| u.id).collect();
         let memory: BTreeSet<String> = rendered
             .iter()

@@ -533,7 +533,7 @@ async fn the_audit_log_names_the_surface_of_every_change() {
     assert_eq!(items[3]["actor"]["userId"], Value::Null);
 
     // CLI changes are audited as the CLI.
-    let cli_user = rollcall::directory::create(
+    let cli_user = rollcall::write::users::create(
         &app.db,
         &app.tenant_id,
         &rollcall::domain::audit::Actor::cli(),
@@ -600,10 +600,11 @@ async fn catalogs_are_per_tenant() {
     let boss = boss(&app).await;
     catalog(&app, &boss, "routing-profiles", json!({"name": "Inbound"})).await;
 
-    let other = rollcall::store::tenants::create(&app.db, "globex")
-        .await
-        .expect("tenant");
-    let other_boss = rollcall::directory::create(
+    let other =
+        rollcall::write::tenants::create(&app.db, &rollcall::domain::audit::Actor::cli(), "globex")
+            .await
+            .expect("tenant");
+    let other_boss = rollcall::write::users::create(
         &app.db,
         &other.id,
         &rollcall::domain::audit::Actor::cli(),

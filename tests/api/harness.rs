@@ -5,7 +5,7 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
 use http_body_util::BodyExt;
 use rollcall::app::{AppState, router};
-use rollcall::store::{self, credentials, tenants};
+use rollcall::store::{self, credentials};
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use serde_json::Value;
 use tower::ServiceExt;
@@ -89,7 +89,10 @@ impl TestApp {
     pub async fn new() -> TestApp {
         let (db, dir) = fresh_database().await;
         store::migrate(&db).await.expect("migrate");
-        let tenant = tenants::create(&db, "acme").await.expect("tenant");
+        let tenant =
+            rollcall::write::tenants::create(&db, &rollcall::domain::audit::Actor::cli(), "acme")
+                .await
+                .expect("tenant");
         let (_, token) =
             credentials::create(&db, &tenant.id, credentials::Kind::Scim, None, "test")
                 .await
@@ -106,7 +109,13 @@ impl TestApp {
 
     /// Another tenant with its own SCIM token.
     pub async fn other_tenant(&self, slug: &str) -> String {
-        let tenant = tenants::create(&self.db, slug).await.expect("tenant");
+        let tenant = rollcall::write::tenants::create(
+            &self.db,
+            &rollcall::domain::audit::Actor::cli(),
+            slug,
+        )
+        .await
+        .expect("tenant");
         credentials::create(&self.db, &tenant.id, credentials::Kind::Scim, None, "test")
             .await
             .expect("token")
@@ -408,7 +417,7 @@ impl TestApp {
             "userName": user_name,
             CONTACT_CENTRE: {"securityProfiles": profiles}
         });
-        let user = rollcall::directory::create(
+        let user = rollcall::write::users::create(
             &self.db,
             &self.tenant_id,
             &rollcall::domain::audit::Actor::cli(),

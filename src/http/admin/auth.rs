@@ -2,60 +2,44 @@
 //! The caller's permissions are the union of its security profiles' permissions; an
 //! archived user's credentials stop authenticating at once.
 
-use std::collections::BTreeSet;
-
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use serde_json::Value;
 
-use super::error::AdminError;
+use super::error::{AdminError, Code};
 use crate::app::AppState;
-use crate::domain::audit::{Actor, ActorKind};
+use crate::domain::audit::Actor;
 use crate::domain::ownership::{CONTACT_CENTRE, Permission};
 use crate::domain::user::User;
 use crate::http::auth::presented;
 use crate::store::credentials::{self, Credential, Kind};
 use crate::store::{catalog, users};
 
-/// An authenticated admin: a user of the tenant, with its permissions.
+/// An authenticated admin: a user of the tenant, acting with its permissions.
 #[derive(Debug, Clone)]
 pub struct AdminAuth {
     pub tenant_id: String,
     pub credential: Credential,
     pub user: User,
-    pub permissions: BTreeSet<Permission>,
+    /// Who the write layer sees: this user, with the union of its profiles' permissions.
+    pub actor: Actor,
 }
 
 impl AdminAuth {
-    /// 403 unless the caller holds every one of `needed`.
+    /// 403 unless the caller holds every one of `needed` (for reads; writes are authorised
+    /// by the write layer).
     pub fn require(&self, needed: &[Permission]) -> Result<(), AdminError> {
-        let missing: Vec<&str> = needed
-            .iter()
-            .filter(|p| !self.permissions.contains(p))
-            .map(|p| p.as_str())
-            .collect();
-        if missing.is_empty() {
-            Ok(())
-        } else {
-            Err(AdminError::forbidden(format!(
-                "this needs the permission(s) {}, which your security profiles do not grant",
-                missing.join(", ")
-            )))
-        }
+        Ok(self.actor.require(needed)?)
     }
 
-    /// The audit actor of this caller's changes.
+    /// The actor of this caller's changes.
     pub fn actor(&self) -> Actor {
-        Actor {
-            kind: ActorKind::Admin,
-            credential_id: Some(self.credential.id.clone()),
-            user_id: Some(self.user.id.clone()),
-        }
+        self.actor.clone()
     }
 }
 
 fn unauthorized(detail: &str) -> AdminError {
-    AdminError::new(401, "unauthorized", detail)
+    AdminError::new(Code::Unauthorized, detail)
 }
 
 impl FromRequestParts<AppState> for AdminAuth {
@@ -101,9 +85,9 @@ impl FromRequestParts<AppState> for AdminAuth {
         let permissions = catalogs.permissions_of(profiles);
         Ok(AdminAuth {
             tenant_id: credential.tenant_id.clone(),
+            actor: Actor::admin(&credential.id, &user.id, permissions),
             credential,
             user,
-            permissions,
         })
     }
 }

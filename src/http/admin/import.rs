@@ -16,16 +16,16 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
 use super::auth::AdminAuth;
-use super::error::{AdminError, AdminResult};
+use super::error::{AdminError, AdminResult, Code};
 use super::view::editability;
 use crate::app::AppState;
-use crate::directory::{self, Plan, TenantContext};
 use crate::domain::audit::diff;
 use crate::domain::ownership::{AdminEdit, CONTACT_CENTRE, Permission, REGISTRY};
 use crate::domain::validation::Surface;
 use crate::http::extract::QueryMap;
 use crate::scim::schema::{AttrType, Attribute};
 use crate::store::users as store_users;
+use crate::write::users::{self as directory, Plan, TenantContext};
 
 /// The most rows one import takes.
 pub const MAX_ROWS: usize = 50_000;
@@ -143,26 +143,19 @@ pub async fn import(
         .registry
         .user
         .extension(CONTACT_CENTRE)
-        .ok_or_else(|| AdminError::new(500, "internal", "contact-centre schema missing"))?;
+        .ok_or_else(|| AdminError::new(Code::Internal, "contact-centre schema missing"))?;
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
         .from_reader(body.as_bytes());
     let headers: Vec<String> = reader
         .headers()
-        .map_err(|e| {
-            AdminError::new(
-                400,
-                "invalid_csv",
-                format!("cannot read the header row: {e}"),
-            )
-        })?
+        .map_err(|e| AdminError::new(Code::InvalidCsv, format!("cannot read the header row: {e}")))?
         .iter()
         .map(str::to_string)
         .collect();
     if headers.first().map(String::as_str) != Some("email") {
         return Err(AdminError::new(
-            400,
-            "invalid_csv",
+            Code::InvalidCsv,
             "the first column must be email",
         ));
     }
@@ -171,8 +164,7 @@ pub async fn import(
     for h in &headers[1..] {
         if !allowed.contains(&h.as_str()) {
             let mut e = AdminError::new(
-                400,
-                "invalid_csv",
+                Code::InvalidCsv,
                 format!(
                     "unknown or non-editable column {h:?}; columns: email, {}",
                     allowed.join(", ")
@@ -183,7 +175,7 @@ pub async fn import(
         }
         attrs.push(
             cc.attribute(h)
-                .ok_or_else(|| AdminError::new(500, "internal", format!("no schema for {h}")))?,
+                .ok_or_else(|| AdminError::new(Code::Internal, format!("no schema for {h}")))?,
         );
     }
     let ctx = TenantContext::load(&state.db, &auth.tenant_id).await?;
@@ -199,11 +191,10 @@ pub async fn import(
     let records: Vec<csv::StringRecord> = reader
         .records()
         .collect::<Result<_, _>>()
-        .map_err(|e| AdminError::new(400, "invalid_csv", format!("malformed CSV: {e}")))?;
+        .map_err(|e| AdminError::new(Code::InvalidCsv, format!("malformed CSV: {e}")))?;
     if records.len() > MAX_ROWS {
         return Err(AdminError::new(
-            413,
-            "too_large",
+            Code::TooLarge,
             format!("at most {MAX_ROWS} rows per import"),
         ));
     }
@@ -291,7 +282,7 @@ pub async fn import(
                 continue;
             }
             let key = format!("{CONTACT_CENTRE}:{}", attr.name);
-            if let Err(reason) = editability(&key, current.as_ref(), &auth) {
+            if let Err(reason) = editability(&key, current.as_ref(), &auth.actor) {
                 errors.push(row_error(
                     row,
                     Some(&attr.name),
@@ -359,8 +350,7 @@ pub async fn import(
     }
     if !errors.is_empty() {
         let mut e = AdminError::new(
-            400,
-            "import_failed",
+            Code::ImportFailed,
             format!("{} error(s); nothing was applied", errors.len()),
         );
         e.extra = Some(json!({"errors": errors}));

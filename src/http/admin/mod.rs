@@ -6,11 +6,14 @@
 // size does not matter.
 #![allow(clippy::result_large_err)]
 
+pub mod audit;
 pub mod auth;
 pub mod catalogs;
+pub mod credentials;
 pub mod error;
 pub mod import;
 pub mod openapi;
+pub mod settings;
 pub mod users;
 pub mod view;
 
@@ -82,16 +85,14 @@ pub fn routes() -> Router<AppState> {
         .route("/users/import", post(import::import))
         .route("/users/{id}/archive", post(users::archive))
         .route("/users/{id}/reactivate", post(users::reactivate))
-        .route(
-            "/settings",
-            get(catalogs::get_settings).patch(catalogs::patch_settings),
-        )
-        .route("/credentials", get(catalogs::list_credentials))
+        .route("/users/{id}/hand-over", post(users::hand_over))
+        .route("/settings", get(settings::get).patch(settings::patch))
+        .route("/credentials", get(credentials::list))
         .route(
             "/credentials/{id}",
-            axum::routing::delete(catalogs::delete_credential),
+            axum::routing::delete(credentials::revoke),
         )
-        .route("/audit", get(catalogs::list_audit))
+        .route("/audit", get(audit::list))
         .route("/openapi.json", get(openapi::document));
     for kind in CatalogKind::ALL {
         router = router.nest(&format!("/{}", kind.segment()), catalog_routes(kind));

@@ -10,29 +10,29 @@ use serde_json::{Value, json};
 
 use super::AdminBody;
 use super::auth::AdminAuth;
-use super::error::{AdminError, AdminResult};
+use super::error::{AdminError, AdminResult, Code};
 use super::view::{merge, render};
 use crate::app::AppState;
-use crate::directory;
 use crate::domain::ownership::Permission;
-use crate::domain::user::{ManagedBy, User};
+use crate::domain::user::{User, View};
 use crate::domain::validation::Surface;
 use crate::http::extract::{QueryMap, if_match_ok};
 use crate::scim::filter::{self, Resource};
 use crate::scim::list::ListParams;
 use crate::scim::resource::etag;
 use crate::store::users as store_users;
+use crate::write;
 
 async fn view(state: &AppState, user: &User, auth: &AdminAuth) -> AdminResult<Value> {
     let groups = store_users::groups_of(&state.db, &user.tenant_id, std::slice::from_ref(&user.id))
         .await?
         .remove(&user.id)
         .unwrap_or_default();
-    Ok(render(&state.registry.user, user, &groups, auth))
+    Ok(render(&state.registry.user, user, &groups, &auth.actor))
 }
 
 /// `GET /admin/v1/users`: SCIM filter syntax, startIndex/count.
-#[tracing::instrument(skip_all, err(Debug))]
+#[tracing::instrument(skip_all, err(Debug, level = "debug"))]
 pub async fn list(
     State(state): State<AppState>,
     auth: AdminAuth,
@@ -42,12 +42,20 @@ pub async fn list(
     let params = ListParams::from_query(&query.0)?;
     let schema = &state.registry.user;
     let query = filter::query(schema, Resource::User, &params)?;
-    let (users, total) = store_users::list(&state.db, &auth.tenant_id, &query).await?;
+    let (users, total) =
+        store_users::list(&state.db, &auth.tenant_id, &query, View::Tenant).await?;
     let ids: Vec<String> = users.iter().map(|u| u.id.clone()).collect();
     let mut groups = store_users::groups_of(&state.db, &auth.tenant_id, &ids).await?;
     let items: Vec<Value> = users
         .iter()
-        .map(|u| render(schema, u, &groups.remove(&u.id).unwrap_or_default(), &auth))
+        .map(|u| {
+            render(
+                schema,
+                u,
+                &groups.remove(&u.id).unwrap_or_default(),
+                &auth.actor,
+            )
+        })
         .collect();
     Ok(Json(json!({
         "totalResults": total,
@@ -58,7 +66,7 @@ pub async fn list(
 }
 
 /// `GET /admin/v1/users/{id}`
-#[tracing::instrument(skip_all, err(Debug))]
+#[tracing::instrument(skip_all, err(Debug, level = "debug"))]
 pub async fn get(
     State(state): State<AppState>,
     auth: AdminAuth,
@@ -71,16 +79,16 @@ pub async fn get(
 
 /// `POST /admin/v1/users`: a local user (CreateUser + EditUser); 409 when the tenant's users
 /// are managed by its identity provider.
-#[tracing::instrument(skip_all, err(Debug))]
+#[tracing::instrument(skip_all, err(Debug, level = "debug"))]
 pub async fn create(
     State(state): State<AppState>,
     auth: AdminAuth,
     AdminBody(body): AdminBody,
 ) -> AdminResult<(StatusCode, Json<Value>)> {
     auth.require(&[Permission::CreateUser, Permission::EditUser])?;
-    let doc = merge(&state.registry.user, None, &body, &auth)?;
+    let doc = merge(&state.registry.user, None, &body, &auth.actor)?;
     crate::scim::resource::require(&state.registry.user, &doc)?;
-    let user = directory::create(
+    let user = write::users::create(
         &state.db,
         &auth.tenant_id,
         &auth.actor(),
@@ -93,7 +101,7 @@ pub async fn create(
 
 /// `PATCH /admin/v1/users/{id}`: a JSON merge patch of the admin view. SSO-owned fields of
 /// an IdP-managed user → 409 `sso_owned_fields` and nothing changes; If-Match honoured.
-#[tracing::instrument(skip_all, err(Debug))]
+#[tracing::instrument(skip_all, err(Debug, level = "debug"))]
 pub async fn patch(
     State(state): State<AppState>,
     auth: AdminAuth,
@@ -102,7 +110,7 @@ pub async fn patch(
     AdminBody(body): AdminBody,
 ) -> AdminResult<Json<Value>> {
     let schema = &state.registry.user;
-    let user = directory::update(
+    let user = write::users::update(
         &state.db,
         &auth.tenant_id,
         &id,
@@ -110,15 +118,12 @@ pub async fn patch(
         Surface::Local,
         "user.update",
         |user| {
-            let (auth, body, headers) = (&auth, &body, &headers);
-            async move {
-                if !if_match_ok(headers, &etag(user.version)) {
-                    return Err(AdminError::from(crate::domain::Error::PreconditionFailed));
-                }
-                let doc = merge(schema, Some(&user), body, auth)?;
-                crate::scim::resource::require(schema, &doc)?;
-                Ok(doc)
+            if !if_match_ok(&headers, &etag(user.version)) {
+                return Err(AdminError::from(crate::domain::Error::PreconditionFailed));
             }
+            let doc = merge(schema, Some(user), &body, &auth.actor)?;
+            crate::scim::resource::require(schema, &doc)?;
+            Ok(doc)
         },
     )
     .await?;
@@ -127,7 +132,7 @@ pub async fn patch(
 
 /// `PATCH /admin/v1/users` bulk edit: `{"ids": […], "set": {…}}`. Every user is checked
 /// first; if any fails, nothing changes and the answer lists each failure.
-#[tracing::instrument(skip_all, err(Debug))]
+#[tracing::instrument(skip_all, err(Debug, level = "debug"))]
 pub async fn bulk(
     State(state): State<AppState>,
     auth: AdminAuth,
@@ -151,21 +156,21 @@ pub async fn bulk(
     if ids.is_empty() || ids.len() > 1000 {
         return Err(AdminError::bad_request("ids must list 1 to 1000 users"));
     }
-    let ctx = directory::TenantContext::load(&state.db, &auth.tenant_id).await?;
+    let ctx = write::users::TenantContext::load(&state.db, &auth.tenant_id).await?;
     let mut failures = Vec::new();
     let mut planned: HashMap<String, User> = HashMap::new();
     for id in &ids {
         let outcome: AdminResult<()> = async {
             let user = store_users::get(&state.db, &auth.tenant_id, id).await?;
-            let mut doc = merge(schema, Some(&user), set, &auth)?;
+            let mut doc = merge(schema, Some(&user), set, &auth.actor)?;
             crate::scim::resource::require(schema, &doc)?;
-            directory::validate(&mut doc, Some(&user.attributes), &ctx, Surface::Local)?;
+            write::users::validate(&mut doc, Some(&user.attributes), &ctx, Surface::Local)?;
             planned.insert(id.clone(), user);
             Ok(())
         }
         .await;
         if let Err(e) = outcome {
-            let mut failure = json!({"id": id, "error": e.code, "detail": e.detail});
+            let mut failure = json!({"id": id, "error": e.code.as_str(), "detail": e.detail});
             if let Some(fields) = e.fields {
                 failure["fields"] = json!(fields);
             }
@@ -174,8 +179,7 @@ pub async fn bulk(
     }
     if !failures.is_empty() {
         let mut e = AdminError::new(
-            400,
-            "bulk_failed",
+            Code::BulkFailed,
             format!(
                 "{} of {} users cannot take this change; nothing was changed",
                 failures.len(),
@@ -185,7 +189,7 @@ pub async fn bulk(
         e.extra = Some(json!({"failures": failures}));
         return Err(e);
     }
-    let updated = directory::update_many(
+    let updated = write::users::update_many(
         &state.db,
         &auth.tenant_id,
         &auth.actor(),
@@ -193,8 +197,12 @@ pub async fn bulk(
         "user.bulk_update",
         &ids,
         |user| {
-            merge(schema, Some(user), set, &auth)
-                .map_err(|e| crate::domain::Error::InvalidValue(e.detail))
+            merge(schema, Some(user), set, &auth.actor).map_err(|e| {
+                crate::domain::Error::InvalidValue {
+                    field: e.fields.and_then(|f| f.into_iter().next()),
+                    detail: e.detail,
+                }
+            })
         },
     )
     .await?;
@@ -207,34 +215,21 @@ async fn set_active(
     id: &str,
     active: bool,
 ) -> AdminResult<Json<Value>> {
-    auth.require(&[Permission::ArchiveUser])?;
-    let action = if active {
-        "user.reactivate"
-    } else {
-        "user.archive"
-    };
-    let user = directory::update(
-        &state.db,
-        &auth.tenant_id,
-        id,
-        &auth.actor(),
-        Surface::Local,
-        action,
-        |user| async move {
-            if user.managed_by == ManagedBy::Idp {
-                return Err(AdminError::sso_owned(vec!["active".into()]));
-            }
-            let mut doc = user.attributes.clone();
-            doc.insert("active".into(), Value::Bool(active));
-            Ok(doc)
-        },
-    )
-    .await?;
+    let user = write::users::set_active(&state.db, &auth.tenant_id, id, &auth.actor, active)
+        .await
+        .map_err(|e| match e {
+            // The archive state of an IdP-managed user is an SSO-owned field.
+            crate::domain::Error::Conflict {
+                refusal: crate::domain::Refusal::IdpManaged,
+                ..
+            } => AdminError::sso_owned(vec!["active".into()]),
+            other => other.into(),
+        })?;
     Ok(Json(view(state, &user, auth).await?))
 }
 
 /// `POST /admin/v1/users/{id}/archive` (ArchiveUser; local users only).
-#[tracing::instrument(skip_all, err(Debug))]
+#[tracing::instrument(skip_all, err(Debug, level = "debug"))]
 pub async fn archive(
     State(state): State<AppState>,
     auth: AdminAuth,
@@ -244,7 +239,7 @@ pub async fn archive(
 }
 
 /// `POST /admin/v1/users/{id}/reactivate` (ArchiveUser; local users only).
-#[tracing::instrument(skip_all, err(Debug))]
+#[tracing::instrument(skip_all, err(Debug, level = "debug"))]
 pub async fn reactivate(
     State(state): State<AppState>,
     auth: AdminAuth,
@@ -253,30 +248,34 @@ pub async fn reactivate(
     set_active(&state, &auth, &id, true).await
 }
 
+/// `POST /admin/v1/users/{id}/hand-over`: a local user becomes managed by the identity
+/// provider (EditUser + ArchiveUser, and every permission its profiles carry).
+#[tracing::instrument(skip_all, err(Debug, level = "debug"))]
+pub async fn hand_over(
+    State(state): State<AppState>,
+    auth: AdminAuth,
+    Path(id): Path<String>,
+) -> AdminResult<Json<Value>> {
+    let user = write::users::hand_over(&state.db, &auth.tenant_id, &id, &auth.actor).await?;
+    Ok(Json(view(&state, &user, &auth).await?))
+}
+
 /// `DELETE /admin/v1/users/{id}` (DeleteUser): only archived, local users without API
 /// credentials; each refusal is a 409 saying which rule.
-#[tracing::instrument(skip_all, err(Debug))]
+#[tracing::instrument(skip_all, err(Debug, level = "debug"))]
 pub async fn delete(
     State(state): State<AppState>,
     auth: AdminAuth,
     Path(id): Path<String>,
 ) -> AdminResult<StatusCode> {
-    auth.require(&[Permission::DeleteUser])?;
-    let user = store_users::get(&state.db, &auth.tenant_id, &id).await?;
-    if user.managed_by == ManagedBy::Idp {
-        return Err(AdminError::new(
-            409,
-            "idp_managed",
-            "this user is managed by the identity provider, which removes it",
-        ));
-    }
-    if user.active() {
-        return Err(AdminError::new(
-            409,
-            "not_archived",
-            "only archived users can be deleted: archive the user first",
-        ));
-    }
-    directory::delete(&state.db, &auth.tenant_id, &id, &auth.actor()).await?;
+    write::users::delete(
+        &state.db,
+        &auth.tenant_id,
+        &id,
+        &auth.actor,
+        Surface::Local,
+        None,
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }

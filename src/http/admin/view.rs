@@ -4,8 +4,8 @@
 
 use serde_json::{Map, Value, json};
 
-use super::auth::AdminAuth;
-use super::error::AdminError;
+use super::error::{AdminError, Code};
+use crate::domain::audit::Actor;
 use crate::domain::group::GroupRef;
 use crate::domain::ownership::{AdminEdit, Owner, Permission, lookup};
 use crate::domain::user::{ManagedBy, User};
@@ -58,7 +58,7 @@ pub fn attributes(schema: &ResourceSchema) -> Vec<ViewAttr<'_>> {
 }
 
 /// Whether the caller may edit the attribute of this user here, and if not, why.
-pub fn editability(key: &str, user: Option<&User>, auth: &AdminAuth) -> Result<(), String> {
+pub fn editability(key: &str, user: Option<&User>, actor: &Actor) -> Result<(), String> {
     let local_user = user.is_none_or(|u| u.managed_by == ManagedBy::Local);
     let (owner, admin) = match lookup(key) {
         Some(entry) => (entry.owner, entry.admin),
@@ -72,7 +72,7 @@ pub fn editability(key: &str, user: Option<&User>, auth: &AdminAuth) -> Result<(
         (_, AdminEdit::Never) if local_user => Permission::EditUser,
         _ => return Err("owned by the identity provider (SSO); change it there".into()),
     };
-    if auth.permissions.contains(&needed) {
+    if actor.permissions.contains(&needed) {
         Ok(())
     } else {
         Err(format!("requires the {} permission", needed.as_str()))
@@ -87,12 +87,7 @@ fn get_value<'a>(user: &'a User, va: &ViewAttr<'_>) -> Option<&'a Value> {
 }
 
 /// Renders the admin view of a user for this caller.
-pub fn render(
-    schema: &ResourceSchema,
-    user: &User,
-    groups: &[GroupRef],
-    auth: &AdminAuth,
-) -> Value {
+pub fn render(schema: &ResourceSchema, user: &User, groups: &[GroupRef], actor: &Actor) -> Value {
     let mut out = Map::new();
     out.insert("id".into(), Value::String(user.id.clone()));
     let mut editable = Map::new();
@@ -100,7 +95,7 @@ pub fn render(
         if let Some(v) = get_value(user, &va) {
             out.insert(va.name.to_string(), v.clone());
         }
-        let verdict = match editability(&va.key, Some(user), auth) {
+        let verdict = match editability(&va.key, Some(user), actor) {
             Ok(()) => json!({"editable": true}),
             Err(reason) => json!({"editable": false, "reason": reason}),
         };
@@ -152,14 +147,10 @@ pub fn merge(
     schema: &ResourceSchema,
     user: Option<&User>,
     body: &Value,
-    auth: &AdminAuth,
+    actor: &Actor,
 ) -> Result<Map<String, Value>, AdminError> {
     let Some(fields) = body.as_object() else {
-        return Err(AdminError::new(
-            400,
-            "invalid_syntax",
-            "the body must be a JSON object",
-        ));
+        return Err(AdminError::syntax("the body must be a JSON object"));
     };
     let view = attributes(schema);
     let mut sso = Vec::new();
@@ -168,8 +159,7 @@ pub fn merge(
     for (name, value) in fields {
         if READ_ONLY.contains(&name.as_str()) {
             return Err(AdminError::new(
-                400,
-                "read_only",
+                Code::ReadOnly,
                 format!("{name} cannot be changed"),
             ));
         }
@@ -183,15 +173,14 @@ pub fn merge(
             })?)
         };
         let key = va.map_or_else(|| "active".to_string(), |va| va.key.clone());
-        match editability(&key, user, auth) {
+        match editability(&key, user, actor) {
             Ok(()) => targets.push((name, va, value)),
             Err(reason) if reason.starts_with("owned by the identity provider") => {
                 sso.extend(touched(name, value))
             }
             Err(reason) if reason.starts_with("derived") => {
                 return Err(AdminError::new(
-                    400,
-                    "read_only",
+                    Code::ReadOnly,
                     format!("{name} is {reason}"),
                 ));
             }
@@ -224,7 +213,7 @@ pub fn merge(
                 .entry(urn.to_string())
                 .or_insert_with(|| Value::Object(Map::new()))
                 .as_object_mut()
-                .ok_or_else(|| AdminError::new(500, "internal", "corrupt document"))?,
+                .ok_or_else(|| AdminError::new(Code::Internal, "corrupt document"))?,
         };
         let merged = match (container.get(va.name), value) {
             // Merge patch: objects merge key by key, null removes.

@@ -9,6 +9,7 @@ pub struct Model {
     pub id: String,
     pub slug: String,
     pub settings: String,
+    pub settings_version: i64,
     pub created_us: i64,
 }
 

@@ -1,0 +1,169 @@
+//! Group writes (SCIM only: groups belong to the identity provider): create, change
+//! (attributes and membership operations, one compare-and-swap), delete — each with its
+//! audit row in the same transaction. Member ids that name nothing in the identity
+//! provider's view (unknown ids, local users) are skipped.
+
+use sea_orm::DatabaseConnection;
+use serde_json::{Map, Value};
+
+use super::{Attempts, retry};
+use crate::domain::audit::{Actor, Entry, diff};
+use crate::domain::group::{Group, MemberOp};
+use crate::domain::{Error, Result};
+use crate::store::groups::{self as store_groups, Membership};
+use crate::store::{self};
+
+/// The audit changes of a group write: attributes, and membership operations as given.
+fn changes_of(
+    before: Option<&Group>,
+    after: Option<&Group>,
+    members: &[Membership],
+) -> Map<String, Value> {
+    let mut changes = diff(before.map(|g| &g.attributes), after.map(|g| &g.attributes));
+    for m in members {
+        let (key, ids) = match m {
+            Membership::Add(ids) => ("members.added", serde_json::json!(ids)),
+            Membership::Remove(ids) => ("members.removed", serde_json::json!(ids)),
+            Membership::RemoveAll => ("members.cleared", Value::Bool(true)),
+        };
+        changes.insert(key.into(), ids);
+    }
+    changes
+}
+
+/// Creates a group with its initial members.
+pub async fn create(
+    db: &DatabaseConnection,
+    tenant_id: &str,
+    actor: &Actor,
+    attributes: Map<String, Value>,
+    members: Vec<String>,
+) -> Result<Group> {
+    let now = store::now_us();
+    let group = Group {
+        id: store::new_id(),
+        tenant_id: tenant_id.to_string(),
+        version: 1,
+        created_us: now,
+        modified_us: now,
+        attributes,
+    };
+    let entry = Entry::new(
+        tenant_id,
+        actor,
+        "group.create",
+        "group",
+        &group.id,
+        changes_of(None, Some(&group), &[]),
+    );
+    retry(|| store_groups::insert(db, &group, &members, &entry)).await?;
+    Ok(group)
+}
+
+/// Turns membership operations into join-table changes; a filtered removal other than by
+/// id evaluates its filter against the current members.
+async fn memberships(
+    db: &DatabaseConnection,
+    group: &Group,
+    ops: Vec<MemberOp>,
+) -> Result<Vec<Membership>> {
+    let mut changes = Vec::with_capacity(ops.len());
+    for op in ops {
+        changes.push(match op {
+            MemberOp::Add(ids) => Membership::Add(ids),
+            MemberOp::Remove(ids) => Membership::Remove(ids),
+            MemberOp::RemoveAll => Membership::RemoveAll,
+            MemberOp::RemoveWhere(filter) => {
+                let members =
+                    store_groups::members(db, &group.tenant_id, std::slice::from_ref(&group.id))
+                        .await?
+                        .remove(&group.id)
+                        .unwrap_or_default();
+                let ids = members
+                    .into_iter()
+                    .filter(|m| {
+                        let element = serde_json::json!({
+                            "value": m.id,
+                            "type": m.member_type.as_str(),
+                        });
+                        filter.matches_element(crate::domain::filter::ElemShape::Complex, &element)
+                    })
+                    .map(|m| m.id)
+                    .collect();
+                Membership::Remove(ids)
+            }
+        });
+    }
+    Ok(changes)
+}
+
+/// Changes a group: `change` computes the new attributes and membership operations from the
+/// stored group (and may refuse); they are stored if the group did not change meanwhile,
+/// else `change` runs again on the newer version. `action` names the audit record.
+pub async fn update<E, F>(
+    db: &DatabaseConnection,
+    tenant_id: &str,
+    id: &str,
+    actor: &Actor,
+    action: &str,
+    mut change: F,
+) -> std::result::Result<Group, E>
+where
+    E: From<Error>,
+    F: FnMut(&Group) -> std::result::Result<(Map<String, Value>, Vec<MemberOp>), E>,
+{
+    let mut attempts = Attempts::default();
+    loop {
+        let current = store_groups::get(db, tenant_id, id).await?;
+        let (attributes, ops) = change(&current)?;
+        let members = memberships(db, &current, ops).await?;
+        if attributes == current.attributes && members.is_empty() {
+            return Ok(current);
+        }
+        let next = Group {
+            attributes,
+            version: current.version + 1,
+            modified_us: store::now_us().max(current.modified_us + 1),
+            ..current.clone()
+        };
+        let entry = Entry::new(
+            tenant_id,
+            actor,
+            action,
+            "group",
+            &current.id,
+            changes_of(Some(&current), Some(&next), &members),
+        );
+        match store_groups::update(db, &next, current.version, &members, &entry).await {
+            Ok(()) => return Ok(next),
+            Err(Error::VersionConflict) if attempts.pause().await => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// Deletes a group (its memberships go with it); `expected_version` is the caller's If-Match.
+pub async fn delete(
+    db: &DatabaseConnection,
+    tenant_id: &str,
+    id: &str,
+    actor: &Actor,
+    expected_version: Option<i64>,
+) -> Result<()> {
+    retry(|| async {
+        let group = store_groups::get(db, tenant_id, id).await?;
+        if expected_version.is_some_and(|v| v != group.version) {
+            return Err(Error::PreconditionFailed);
+        }
+        let entry = Entry::new(
+            tenant_id,
+            actor,
+            "group.delete",
+            "group",
+            id,
+            changes_of(Some(&group), None, &[]),
+        );
+        store_groups::delete(db, tenant_id, id, &entry).await
+    })
+    .await
+}

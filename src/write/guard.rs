@@ -1,0 +1,118 @@
+//! The rules that keep the tenant's authorisation model from being climbed or broken:
+//!
+//! - a caller grants or removes a security profile only if it holds `ManageSecurityProfiles`
+//!   and every permission that profile carries (nobody hands out what they do not hold);
+//! - the tenant never loses its last active local user holding every permission — archiving,
+//!   deleting, demoting or handing it over to the identity provider, or stripping a profile
+//!   it relies on, is refused (`Refusal::LastAdministrator`). The check runs inside the
+//!   write's transaction after the tenant's row lock, so two admins demoting each other at
+//!   once cannot both succeed.
+
+use std::collections::BTreeSet;
+
+use sea_orm::ConnectionTrait;
+use serde_json::Value;
+
+use crate::domain::audit::Actor;
+use crate::domain::catalog::{CatalogKind, Catalogs};
+use crate::domain::ownership::{CONTACT_CENTRE, Permission};
+use crate::domain::user::{ManagedBy, User};
+use crate::domain::{Error, Refusal, Result};
+use crate::store::{self, catalog};
+
+/// The security profiles a document names.
+pub fn profiles(doc: &serde_json::Map<String, Value>) -> BTreeSet<String> {
+    doc.get(CONTACT_CENTRE)
+        .and_then(|cc| cc.get("securityProfiles"))
+        .and_then(Value::as_array)
+        .map(|ps| {
+            ps.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_lowercase)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Whether a user is an active local user whose profiles grant every permission.
+pub fn is_full_administrator(user: &User, catalogs: &Catalogs) -> bool {
+    user.managed_by == ManagedBy::Local
+        && user.active()
+        && holds_everything(&profiles(&user.attributes), catalogs)
+}
+
+fn holds_everything(profiles: &BTreeSet<String>, catalogs: &Catalogs) -> bool {
+    let granted = catalogs.permissions_of(profiles.iter().map(String::as_str));
+    Permission::ALL.iter().all(|p| granted.contains(p))
+}
+
+/// Refuses a change of a user's security profiles (`before` → `after`) that the actor may
+/// not make: changing them at all needs `ManageSecurityProfiles`, and each profile added or
+/// removed must carry only permissions the actor holds. `implicit` is a profile the write
+/// layer assigns by itself (the least-privileged default), which needs no permission.
+pub fn authorise_profiles(
+    actor: &Actor,
+    catalogs: &Catalogs,
+    before: &BTreeSet<String>,
+    after: &BTreeSet<String>,
+    implicit: Option<&str>,
+) -> Result<()> {
+    let changed: Vec<&String> = before.symmetric_difference(after).collect();
+    let explicit: Vec<&&String> = changed
+        .iter()
+        .filter(|p| implicit.is_none_or(|i| !i.eq_ignore_ascii_case(p)))
+        .collect();
+    if explicit.is_empty() {
+        return Ok(());
+    }
+    actor.require(&[Permission::ManageSecurityProfiles])?;
+    for name in explicit {
+        let Some(profile) = catalogs.find(CatalogKind::SecurityProfile, name) else {
+            continue;
+        };
+        let missing: Vec<&str> = profile
+            .permissions
+            .iter()
+            .filter(|p| !actor.permissions.contains(p))
+            .map(|p| p.as_str())
+            .collect();
+        if !missing.is_empty() {
+            return Err(Error::Forbidden(format!(
+                "you cannot grant or remove the security profile {:?}: it carries {}, which you do not hold",
+                profile.name,
+                missing.join(", ")
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// How many active local users hold every permission, as the transaction sees the tenant.
+pub async fn full_administrators(txn: &impl ConnectionTrait, tenant_id: &str) -> Result<usize> {
+    let catalogs = catalog::load(txn, tenant_id).await?;
+    let holders = store::users::local_profile_sets(txn, tenant_id).await?;
+    Ok(holders
+        .values()
+        .filter(|profiles| holds_everything(profiles, &catalogs))
+        .count())
+}
+
+/// Inside a write's transaction, after the change: takes the tenant's lock and refuses the
+/// change if it left the tenant without a full administrator.
+pub async fn keep_an_administrator(
+    txn: &impl ConnectionTrait,
+    tenant_id: &str,
+    what: &str,
+) -> Result<()> {
+    store::lock_tenant(txn, tenant_id).await?;
+    if full_administrators(txn, tenant_id).await? == 0 {
+        return Err(Error::conflict(
+            Refusal::LastAdministrator,
+            format!(
+                "{what} would leave the tenant without an active local user holding every permission; \
+                 give another local user the Administrator profile first"
+            ),
+        ));
+    }
+    Ok(())
+}

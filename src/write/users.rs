@@ -1,0 +1,722 @@
+//! User writes, shared by every surface — SCIM, the admin API, CSV import and the CLI:
+//! what the actor may reach and grant, validation against the tenant's catalogs and
+//! settings, the provisioning template, agent ids, and the compare-and-swap write with its
+//! audit row and in-transaction checks.
+
+use std::collections::BTreeSet;
+
+use sea_orm::{ConnectionTrait, DatabaseConnection};
+use serde_json::{Map, Value};
+
+use super::{Attempts, begin, commit, guard, retry};
+use crate::domain::audit::{Actor, Entry, diff};
+use crate::domain::catalog::{CatalogKind, Catalogs};
+use crate::domain::ownership::{CONTACT_CENTRE, Owner, Permission, lookup};
+use crate::domain::tenant::Settings;
+use crate::domain::user::{ManagedBy, User, View};
+use crate::domain::validation::{self, Surface};
+use crate::domain::{Error, Refusal, Result};
+use crate::store::{self, audit, catalog, tenants, users};
+
+/// What a write is checked against: the tenant's settings and catalogs.
+#[derive(Debug, Clone)]
+pub struct TenantContext {
+    pub tenant_id: String,
+    pub settings: Settings,
+    pub catalogs: Catalogs,
+}
+
+impl TenantContext {
+    pub async fn load(db: &DatabaseConnection, tenant_id: &str) -> Result<TenantContext> {
+        Ok(TenantContext {
+            tenant_id: tenant_id.to_string(),
+            settings: tenants::settings(db, tenant_id).await?,
+            catalogs: catalog::load(db, tenant_id).await?,
+        })
+    }
+}
+
+fn has_profiles(doc: &Map<String, Value>) -> bool {
+    doc.get(CONTACT_CENTRE)
+        .and_then(|cc| cc.get("securityProfiles"))
+        .is_some_and(|p| p.as_array().is_some_and(|a| !a.is_empty()))
+}
+
+/// Every contact-centre user holds a security profile: a user that was given none gets the
+/// least-privileged profile of the catalog (Agent in a new tenant).
+fn default_profile(doc: &mut Map<String, Value>, catalogs: &Catalogs) {
+    if has_profiles(doc) {
+        return;
+    }
+    if let Some(profile) = catalogs.least_privileged_profile()
+        && let Some(cc) = cc_mut(doc)
+    {
+        cc.insert("securityProfiles".into(), serde_json::json!([profile]));
+    }
+}
+
+/// The next version of a user with these attributes, and the audit record of the change.
+fn next_version(
+    current: &User,
+    attributes: Map<String, Value>,
+    tenant_id: &str,
+    actor: &Actor,
+    action: &str,
+) -> (User, Entry) {
+    let next = User {
+        attributes,
+        version: current.version + 1,
+        modified_us: store::now_us().max(current.modified_us + 1),
+        ..current.clone()
+    };
+    let changes = diff(Some(&current.attributes), Some(&next.attributes));
+    let entry = Entry::new(tenant_id, actor, action, "user", &current.id, changes);
+    (next, entry)
+}
+
+/// Validates a document about to be stored, on the given surface.
+pub fn validate(
+    doc: &mut Map<String, Value>,
+    previous: Option<&Map<String, Value>>,
+    ctx: &TenantContext,
+    surface: Surface,
+) -> Result<()> {
+    if surface == Surface::Scim {
+        validation::normalize_descriptive(doc);
+    }
+    validation::contact_centre(doc, previous, &ctx.catalogs, &ctx.settings, surface)?;
+    if surface == Surface::Local {
+        validation::local_descriptive(doc, previous)?;
+    }
+    Ok(())
+}
+
+/// The locally-owned contact-centre attributes of the template user, for a new IdP user.
+async fn template_values(
+    db: &DatabaseConnection,
+    tenant_id: &str,
+    settings: &Settings,
+) -> Result<Map<String, Value>> {
+    let Some(template_id) = &settings.provisioning_template_user else {
+        return Ok(Map::new());
+    };
+    let template = match users::get(db, tenant_id, template_id).await {
+        Ok(user) => user,
+        Err(Error::NotFound(_)) => return Ok(Map::new()),
+        Err(e) => return Err(e),
+    };
+    let mut out = Map::new();
+    if let Some(Value::Object(cc)) = template.attributes.get(CONTACT_CENTRE) {
+        for (name, value) in cc {
+            let local = lookup(&format!("{CONTACT_CENTRE}:{name}"))
+                .is_some_and(|o| o.owner == Owner::Local);
+            // An agent id belongs to one agent; the new user gets its own.
+            if local
+                && name != "agentId"
+                && name != "personalPhoneNumber"
+                && name != "actAsAgentGranted"
+            {
+                out.insert(name.clone(), value.clone());
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn cc_str<'a>(doc: &'a Map<String, Value>, name: &str) -> Option<&'a str> {
+    doc.get(CONTACT_CENTRE)
+        .and_then(|cc| cc.get(name))
+        .and_then(Value::as_str)
+}
+
+/// Whether the user's licence makes it an agent that has no agent id yet.
+fn needs_agent_id(doc: &Map<String, Value>) -> bool {
+    validation::is_agent_licence(cc_str(doc, "licenceType")) && cc_str(doc, "agentId").is_none()
+}
+
+fn set_agent_id(doc: &mut Map<String, Value>, id: String) {
+    if let Some(cc) = cc_mut(doc) {
+        cc.insert("agentId".into(), Value::String(id));
+    }
+}
+
+fn cc_mut(doc: &mut Map<String, Value>) -> Option<&mut Map<String, Value>> {
+    doc.entry(CONTACT_CENTRE.to_string())
+        .or_insert_with(|| Value::Object(Map::new()))
+        .as_object_mut()
+}
+
+/// The catalog entries a document names that `before` did not: the ones a write must find
+/// still present, inside its transaction.
+fn new_references(
+    after: &Map<String, Value>,
+    before: Option<&Map<String, Value>>,
+) -> Vec<(CatalogKind, String)> {
+    let names = |doc: Option<&Map<String, Value>>, kind: CatalogKind| -> BTreeSet<String> {
+        let attr = kind.user_attr();
+        let short = attr.rsplit(':').next().unwrap_or_default().to_string();
+        let Some(value) = doc
+            .and_then(|d| d.get(CONTACT_CENTRE))
+            .and_then(|cc| cc.get(&short))
+        else {
+            return BTreeSet::new();
+        };
+        let one = |v: &Value| -> Option<String> {
+            match v {
+                Value::String(s) => Some(s.clone()),
+                Value::Object(o) => o
+                    .get("value")
+                    .or_else(|| o.get("name"))
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+                _ => None,
+            }
+        };
+        match value {
+            Value::Array(items) => items.iter().filter_map(one).collect(),
+            other => one(other).into_iter().collect(),
+        }
+    };
+    let mut out = Vec::new();
+    for kind in CatalogKind::ALL {
+        let old: BTreeSet<String> = names(before, kind)
+            .into_iter()
+            .map(|n| n.to_lowercase())
+            .collect();
+        for name in names(Some(after), kind) {
+            if !old.contains(&name.to_lowercase()) {
+                out.push((kind, name));
+            }
+        }
+    }
+    out
+}
+
+/// What a user write checks before it writes, and inside its transaction after it.
+struct Checks {
+    /// Catalog entries the new document names for the first time.
+    references: Vec<(CatalogKind, String)>,
+    /// The write may leave the tenant without a full administrator.
+    administrator: bool,
+}
+
+/// Authorises a user write on the local surfaces (security profiles), and works out what it
+/// must check inside its transaction. `implicit` is a profile the layer assigned itself.
+fn plan(
+    actor: &Actor,
+    ctx: &TenantContext,
+    surface: Surface,
+    before: Option<&User>,
+    after: &User,
+    implicit: Option<&str>,
+) -> Result<Checks> {
+    if surface == Surface::Local {
+        let old = before
+            .map(|b| guard::profiles(&b.attributes))
+            .unwrap_or_default();
+        let new = guard::profiles(&after.attributes);
+        guard::authorise_profiles(actor, &ctx.catalogs, &old, &new, implicit)?;
+    }
+    Ok(Checks {
+        references: new_references(&after.attributes, before.map(|b| &b.attributes)),
+        administrator: before.is_some_and(|b| guard::is_full_administrator(b, &ctx.catalogs))
+            && !guard::is_full_administrator(after, &ctx.catalogs),
+    })
+}
+
+/// The checks that must see other writers' committed state, inside the write's transaction.
+async fn check(txn: &impl ConnectionTrait, tenant_id: &str, checks: &Checks) -> Result<()> {
+    catalog::hold(txn, tenant_id, &checks.references).await?;
+    if checks.administrator {
+        guard::keep_an_administrator(txn, tenant_id, "this change").await?;
+    }
+    Ok(())
+}
+
+/// Over SCIM, a userName held by a local user is refused with a detail saying so.
+async fn explain_uniqueness(
+    db: &DatabaseConnection,
+    tenant_id: &str,
+    surface: Surface,
+    err: Error,
+    user_name: &str,
+) -> Error {
+    if let Error::Uniqueness { field, .. } = &err
+        && field == "userName"
+        && surface == Surface::Scim
+        && let Ok(holder) = users::by_user_name(db, tenant_id, user_name).await
+        && holder.managed_by == ManagedBy::Local
+    {
+        return Error::Uniqueness {
+            field: field.clone(),
+            detail: format!(
+                "userName {user_name:?} is held by a local user of this tenant (created in Rollcall, outside the identity provider's reach); \
+                 an admin can hand that user over to the identity provider"
+            ),
+        };
+    }
+    err
+}
+
+/// Creates a user. IdP-created users copy the template user's locally-owned values; users
+/// whose licence makes them agents get the next free agent id.
+pub async fn create(
+    db: &DatabaseConnection,
+    tenant_id: &str,
+    actor: &Actor,
+    surface: Surface,
+    mut attributes: Map<String, Value>,
+) -> Result<User> {
+    let ctx = TenantContext::load(db, tenant_id).await?;
+    let managed_by = match surface {
+        Surface::Scim => ManagedBy::Idp,
+        Surface::Local => {
+            actor.require(&[Permission::CreateUser])?;
+            if ctx.settings.idp_managed {
+                return Err(Error::conflict(
+                    Refusal::LocalCreationOff,
+                    "the tenant's users are managed by its identity provider: local creation is off",
+                ));
+            }
+            ManagedBy::Local
+        }
+    };
+    let implicit = if has_profiles(&attributes) {
+        None
+    } else {
+        ctx.catalogs.least_privileged_profile()
+    };
+    default_profile(&mut attributes, &ctx.catalogs);
+    if surface == Surface::Scim {
+        let template = template_values(db, tenant_id, &ctx.settings).await?;
+        if !template.is_empty()
+            && let Some(cc) = cc_mut(&mut attributes)
+        {
+            for (name, value) in template {
+                cc.entry(name).or_insert(value);
+            }
+        }
+    }
+    attributes.entry("active").or_insert(Value::Bool(true));
+    attributes.retain(|k, v| !(k.starts_with("urn:") && v.as_object().is_some_and(Map::is_empty)));
+    validate(&mut attributes, None, &ctx, surface)?;
+    let user_name = attributes
+        .get("userName")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let result = retry(|| async {
+        let mut doc = attributes.clone();
+        let generated = needs_agent_id(&doc);
+        if generated {
+            let next = users::next_agent_id(db, tenant_id, ctx.settings.agent_id_start).await?;
+            set_agent_id(&mut doc, next);
+        }
+        let now = store::now_us();
+        let user = User {
+            id: store::new_id(),
+            tenant_id: tenant_id.to_string(),
+            managed_by,
+            version: 1,
+            created_us: now,
+            modified_us: now,
+            attributes: doc,
+        };
+        let checks = plan(actor, &ctx, surface, None, &user, implicit.as_deref())?;
+        let entry = Entry::new(
+            tenant_id,
+            actor,
+            "user.create",
+            "user",
+            &user.id,
+            diff(None, Some(&user.attributes)),
+        );
+        let txn = begin(db).await?;
+        match users::insert(&txn, &user).await {
+            // Another writer took the generated agent id: try the next one.
+            Err(Error::Uniqueness { field, .. }) if generated && field == "agentId" => {
+                return Err(Error::VersionConflict);
+            }
+            other => other?,
+        }
+        check(&txn, tenant_id, &checks).await?;
+        audit::record(&txn, &entry).await?;
+        commit(txn).await?;
+        Ok(user)
+    })
+    .await;
+    match result {
+        Err(e) => Err(explain_uniqueness(db, tenant_id, surface, e, &user_name).await),
+        ok => ok,
+    }
+}
+
+/// The user a surface may change: an identity provider reaches only the users it manages.
+fn view_of(surface: Surface) -> View {
+    match surface {
+        Surface::Scim => View::Idp,
+        Surface::Local => View::Tenant,
+    }
+}
+
+/// Changes a user: `change` computes the new document from the stored user (and may
+/// refuse); the result is authorised, validated and stored if the user did not change
+/// meanwhile, else `change` runs again on the newer version. `action` names the audit record.
+pub async fn update<E, F>(
+    db: &DatabaseConnection,
+    tenant_id: &str,
+    id: &str,
+    actor: &Actor,
+    surface: Surface,
+    action: &str,
+    mut change: F,
+) -> std::result::Result<User, E>
+where
+    E: From<Error>,
+    F: FnMut(&User) -> std::result::Result<Map<String, Value>, E>,
+{
+    let ctx = TenantContext::load(db, tenant_id).await?;
+    let mut attempts = Attempts::default();
+    loop {
+        let current = users::get_in(db, tenant_id, id, view_of(surface)).await?;
+        let mut attributes = change(&current)?;
+        let result = store_change(
+            db,
+            &ctx,
+            actor,
+            surface,
+            action,
+            &current,
+            &mut attributes,
+            None,
+        )
+        .await;
+        match result {
+            Ok(user) => return Ok(user),
+            Err(Error::VersionConflict) if attempts.pause().await => {}
+            Err(e) => {
+                let name = attributes
+                    .get("userName")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string();
+                return Err(explain_uniqueness(db, tenant_id, surface, e, &name)
+                    .await
+                    .into());
+            }
+        }
+    }
+}
+
+/// One attempt at storing a changed document: authorise, validate, then write with a
+/// compare-and-swap, check and audit in one transaction. `managed_by` changes who manages
+/// the user (the hand-over to the identity provider).
+#[allow(clippy::too_many_arguments)]
+async fn store_change(
+    db: &DatabaseConnection,
+    ctx: &TenantContext,
+    actor: &Actor,
+    surface: Surface,
+    action: &str,
+    current: &User,
+    attributes: &mut Map<String, Value>,
+    managed_by: Option<ManagedBy>,
+) -> Result<User> {
+    attributes.retain(|k, v| !(k.starts_with("urn:") && v.as_object().is_some_and(Map::is_empty)));
+    if *attributes == current.attributes && managed_by.is_none_or(|m| m == current.managed_by) {
+        return Ok(current.clone());
+    }
+    if !has_profiles(&current.attributes) && attributes.contains_key(CONTACT_CENTRE) {
+        default_profile(attributes, &ctx.catalogs);
+    }
+    validate(attributes, Some(&current.attributes), ctx, surface)?;
+    let generated = needs_agent_id(attributes);
+    if generated {
+        let next = users::next_agent_id(db, &ctx.tenant_id, ctx.settings.agent_id_start).await?;
+        set_agent_id(attributes, next);
+    }
+    let (mut next, entry) =
+        next_version(current, attributes.clone(), &ctx.tenant_id, actor, action);
+    if let Some(m) = managed_by {
+        next.managed_by = m;
+    }
+    let checks = plan(actor, ctx, surface, Some(current), &next, None)?;
+    let txn = begin(db).await?;
+    match users::update(&txn, &next, current.version).await {
+        // Another writer took the id we generated: take the next one.
+        Err(Error::Uniqueness { field, .. }) if generated && field == "agentId" => {
+            return Err(Error::VersionConflict);
+        }
+        other => other?,
+    }
+    check(&txn, &ctx.tenant_id, &checks).await?;
+    audit::record(&txn, &entry).await?;
+    commit(txn).await?;
+    Ok(next)
+}
+
+/// Archives (`active: false`) or reactivates a local user (ArchiveUser). An IdP-managed
+/// user's archive state belongs to the identity provider.
+pub async fn set_active(
+    db: &DatabaseConnection,
+    tenant_id: &str,
+    id: &str,
+    actor: &Actor,
+    active: bool,
+) -> Result<User> {
+    actor.require(&[Permission::ArchiveUser])?;
+    let action = if active {
+        "user.reactivate"
+    } else {
+        "user.archive"
+    };
+    update(db, tenant_id, id, actor, Surface::Local, action, |user| {
+        if user.managed_by == ManagedBy::Idp {
+            return Err(Error::conflict(
+                Refusal::IdpManaged,
+                "active: this user is managed by the identity provider, which archives and reactivates it",
+            ));
+        }
+        let mut doc = user.attributes.clone();
+        doc.insert("active".into(), Value::Bool(active));
+        Ok(doc)
+    })
+    .await
+}
+
+/// Hands a local user over to the identity provider: from then on it is IdP-managed like any
+/// other (visible over SCIM, its SSO-owned attributes read-only here). Needs EditUser and
+/// ArchiveUser, and every permission the user's profiles carry; the tenant's last full
+/// administrator cannot be handed over.
+pub async fn hand_over(
+    db: &DatabaseConnection,
+    tenant_id: &str,
+    id: &str,
+    actor: &Actor,
+) -> Result<User> {
+    actor.require(&[Permission::EditUser, Permission::ArchiveUser])?;
+    let ctx = TenantContext::load(db, tenant_id).await?;
+    retry(|| async {
+        let current = users::get(db, tenant_id, id).await?;
+        if current.managed_by == ManagedBy::Idp {
+            return Err(Error::conflict(
+                Refusal::AlreadyManaged,
+                "this user is already managed by the identity provider",
+            ));
+        }
+        let held = ctx
+            .catalogs
+            .permissions_of(guard::profiles(&current.attributes).iter().map(String::as_str));
+        if !actor.holds(&held) {
+            return Err(Error::Forbidden(
+                "you cannot hand over a user whose security profiles carry permissions you do not hold".into(),
+            ));
+        }
+        let mut attributes = current.attributes.clone();
+        store_change(
+            db,
+            &ctx,
+            actor,
+            Surface::Local,
+            "user.hand_over",
+            &current,
+            &mut attributes,
+            Some(ManagedBy::Idp),
+        )
+        .await
+    })
+    .await
+}
+
+/// Deletes a user; refused while it holds API credentials. On the local surfaces only
+/// archived local users are deleted (DeleteUser); over SCIM only the IdP's own users.
+pub async fn delete(
+    db: &DatabaseConnection,
+    tenant_id: &str,
+    id: &str,
+    actor: &Actor,
+    surface: Surface,
+    expected_version: Option<i64>,
+) -> Result<()> {
+    if surface == Surface::Local {
+        actor.require(&[Permission::DeleteUser])?;
+    }
+    retry(|| async {
+        let user = users::get_in(db, tenant_id, id, view_of(surface)).await?;
+        if expected_version.is_some_and(|v| v != user.version) {
+            return Err(Error::PreconditionFailed);
+        }
+        if surface == Surface::Local {
+            if user.managed_by == ManagedBy::Idp {
+                return Err(Error::conflict(
+                    Refusal::IdpManaged,
+                    "this user is managed by the identity provider, which removes it",
+                ));
+            }
+            if user.active() {
+                return Err(Error::conflict(
+                    Refusal::NotArchived,
+                    "only archived users can be deleted: archive the user first",
+                ));
+            }
+        }
+        let held = store::credentials::count_for_user(db, tenant_id, id).await?;
+        if held > 0 {
+            return Err(Error::conflict(
+                Refusal::HoldsCredentials,
+                format!(
+                    "user {id} holds {held} API credential(s); revoke them before deleting the user"
+                ),
+            ));
+        }
+        let entry = Entry::new(
+            tenant_id,
+            actor,
+            "user.delete",
+            "user",
+            id,
+            diff(Some(&user.attributes), None),
+        );
+        let txn = begin(db).await?;
+        users::delete(&txn, tenant_id, id).await?;
+        // A credential created meanwhile for this user would be left without its user.
+        if store::credentials::count_for_user(&txn, tenant_id, id).await? > 0 {
+            return Err(Error::VersionConflict);
+        }
+        audit::record(&txn, &entry).await?;
+        commit(txn).await
+    })
+    .await
+}
+
+/// Changes several users in one transaction: all of them, or none. `change` computes each
+/// new document; a concurrent change of any of them runs the whole batch again.
+pub async fn update_many<F>(
+    db: &DatabaseConnection,
+    tenant_id: &str,
+    actor: &Actor,
+    surface: Surface,
+    action: &str,
+    ids: &[String],
+    change: F,
+) -> Result<Vec<User>>
+where
+    F: Fn(&User) -> Result<Map<String, Value>>,
+{
+    let ctx = TenantContext::load(db, tenant_id).await?;
+    retry(|| async {
+        let txn = begin(db).await?;
+        let mut done = Vec::with_capacity(ids.len());
+        for id in ids {
+            let current = users::get_in(&txn, tenant_id, id, view_of(surface)).await?;
+            let mut attributes = change(&current)?;
+            if attributes == current.attributes {
+                done.push(current);
+                continue;
+            }
+            validate(&mut attributes, Some(&current.attributes), &ctx, surface)?;
+            if needs_agent_id(&attributes) {
+                let next =
+                    users::next_agent_id(&txn, tenant_id, ctx.settings.agent_id_start).await?;
+                set_agent_id(&mut attributes, next);
+            }
+            let (next, entry) = next_version(&current, attributes, tenant_id, actor, action);
+            let checks = plan(actor, &ctx, surface, Some(&current), &next, None)?;
+            users::update(&txn, &next, current.version).await?;
+            check(&txn, tenant_id, &checks).await?;
+            audit::record(&txn, &entry).await?;
+            done.push(next);
+        }
+        commit(txn).await?;
+        Ok(done)
+    })
+    .await
+}
+
+/// One planned change of an import.
+#[derive(Debug, Clone)]
+pub enum Plan {
+    Create(Map<String, Value>),
+    Update {
+        current: User,
+        attributes: Map<String, Value>,
+    },
+}
+
+/// Applies already-validated plans in one transaction: all of them, or none. A user changed
+/// since it was read makes the whole batch fail with a conflict.
+pub async fn apply(
+    db: &DatabaseConnection,
+    tenant_id: &str,
+    actor: &Actor,
+    action: &str,
+    plans: Vec<Plan>,
+) -> Result<(usize, usize)> {
+    let ctx = TenantContext::load(db, tenant_id).await?;
+    let txn = begin(db).await?;
+    let mut agent_ids = users::AgentIds::load(&txn, tenant_id, ctx.settings.agent_id_start).await?;
+    let (mut created, mut updated) = (0, 0);
+    for plan_item in plans {
+        match plan_item {
+            Plan::Create(mut attributes) => {
+                if ctx.settings.idp_managed {
+                    return Err(Error::conflict(
+                        Refusal::LocalCreationOff,
+                        "the tenant's users are managed by its identity provider: local creation is off",
+                    ));
+                }
+                attributes.entry("active").or_insert(Value::Bool(true));
+                if needs_agent_id(&attributes) {
+                    set_agent_id(&mut attributes, agent_ids.allocate());
+                }
+                let now = store::now_us();
+                let user = User {
+                    id: store::new_id(),
+                    tenant_id: tenant_id.to_string(),
+                    managed_by: ManagedBy::Local,
+                    version: 1,
+                    created_us: now,
+                    modified_us: now,
+                    attributes,
+                };
+                let implicit = ctx.catalogs.least_privileged_profile();
+                let checks = plan(
+                    actor,
+                    &ctx,
+                    Surface::Local,
+                    None,
+                    &user,
+                    implicit.as_deref(),
+                )?;
+                let entry = Entry::new(
+                    tenant_id,
+                    actor,
+                    "user.create",
+                    "user",
+                    &user.id,
+                    diff(None, Some(&user.attributes)),
+                );
+                users::insert(&txn, &user).await?;
+                check(&txn, tenant_id, &checks).await?;
+                audit::record(&txn, &entry).await?;
+                created += 1;
+            }
+            Plan::Update {
+                current,
+                mut attributes,
+            } => {
+                if needs_agent_id(&attributes) {
+                    set_agent_id(&mut attributes, agent_ids.allocate());
+                }
+                let (next, entry) = next_version(&current, attributes, tenant_id, actor, action);
+                let checks = plan(actor, &ctx, Surface::Local, Some(&current), &next, None)?;
+                users::update(&txn, &next, current.version).await?;
+                check(&txn, tenant_id, &checks).await?;
+                audit::record(&txn, &entry).await?;
+                updated += 1;
+            }
+        }
+    }
+    commit(txn).await?;
+    Ok((created, updated))
+}
