@@ -5,7 +5,7 @@ use axum::http::{Method, StatusCode};
 use sea_orm::{ConnectionTrait, DbBackend, TransactionTrait};
 use serde_json::{Value, json};
 
-use crate::harness::{GROUP_SCHEMA, TestApp, USER_SCHEMA, patch_op, q};
+use crate::harness::{CONTACT_CENTRE, GROUP_SCHEMA, TestApp, USER_SCHEMA, patch_op, q};
 
 /// The documented bound on the elements of one multi-valued user attribute.
 const MAX_VALUES: usize = 1000;
@@ -294,3 +294,64 @@ async fn a_user_with_1000_values_in_every_multi_valued_attribute_is_stored() {
     );
 }
 
+#[tokio::test]
+async fn more_than_1000_values_are_refused_and_nothing_changes() {
+    let app = TestApp::new().await;
+    for attr in MULTI_VALUED {
+        let mut body = json!({"schemas": [USER_SCHEMA], "userName": format!("too-many-{attr}")});
+        body[attr] = values(attr, MAX_VALUES + 1, "a");
+        let r = app.post("/Users", body).await;
+        r.assert_error(400, Some("invalidValue"));
+        let detail = r.body["detail"].as_str().unwrap_or_default();
+        assert!(detail.contains(attr) && detail.contains("1000"), "{detail}");
+    }
+    let all = app.get("/Users").await;
+    assert_eq!(all.body["totalResults"], json!(0), "{}", all.body);
+
+    // An existing user: PUT and PATCH beyond the bound leave it as it was.
+    let created = app
+        .create_user(json!({"schemas": [USER_SCHEMA], "userName": "bounded", "emails": values("emails", MAX_VALUES, "a")}))
+        .await;
+    let id = created["id"].as_str().expect("id");
+    let mut put = json!({"schemas": [USER_SCHEMA], "userName": "bounded"});
+    put["emails"] = values("emails", MAX_VALUES + 1, "b");
+    app.put(&format!("/Users/{id}"), put)
+        .await
+        .assert_error(400, Some("invalidValue"));
+    let one_more =
+        patch_op(json!([{"op": "add", "path": "emails", "value": [{"value": "extra@x.example"}]}]));
+    let r = app.patch(&format!("/Users/{id}"), one_more).await;
+    r.assert_error(400, Some("invalidValue"));
+    assert!(
+        r.body["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("emails") && d.contains("1000")),
+        "{}",
+        r.body
+    );
+    let many_more = patch_op(
+        json!([{"op": "add", "path": "phoneNumbers", "value": values("phoneNumbers", 5000, "c")}]),
+    );
+    app.patch(&format!("/Users/{id}"), many_more)
+        .await
+        .assert_error(400, Some("invalidValue"));
+    let after = app.fetch(&format!("/Users/{id}")).await;
+    assert_eq!(after["emails"], values("emails", MAX_VALUES, "a"));
+    assert!(after.get("phoneNumbers").is_none(), "{after}");
+    assert_eq!(after["meta"]["version"], created["meta"]["version"]);
+
+    // The contact-centre extension's lists have the same bound.
+    let profiles = vec![json!("Agent"); MAX_VALUES + 1];
+    let r = app
+        .post(
+            "/Users",
+            json!({"schemas": [USER_SCHEMA, CONTACT_CENTRE], "userName": "profiles", CONTACT_CENTRE: {"securityProfiles": profiles}}),
+        )
+        .await;
+    r.assert_error(400, Some("invalidValue"));
+    let detail = r.body["detail"].as_str().unwrap_or_default();
+    assert!(
+        detail.contains("securityProfiles") && detail.contains("1000"),
+        "{detail}"
+    );
+}
