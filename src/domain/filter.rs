@@ -209,10 +209,9 @@ pub enum SortKey {
 /// Splits a canonical attribute key into wire-document path segments:
 /// `name.familyName` → [name, familyName]; `urn:…:User:manager.value` → [urn:…:User, manager, value].
 pub fn key_path(key: &str) -> Vec<String> {
-    if let Some(colon) = key.rfind(':') {
-        let (urn, rest) = key.split_at(colon);
+    if let Some((urn, rest)) = key.rsplit_once(':') {
         let mut path = vec![urn.to_string()];
-        path.extend(rest[1..].split('.').map(str::to_string));
+        path.extend(rest.split('.').map(str::to_string));
         path
     } else {
         key.split('.').map(str::to_string).collect()

@@ -3,6 +3,8 @@
 //! catalog's spelling. The local surfaces (admin API, CSV, CLI) also check descriptive
 //! attributes; from an identity provider those are stored as sent and only flagged.
 
+use std::collections::HashSet;
+
 use serde_json::{Map, Value};
 
 use super::catalog::{CatalogKind, Catalogs};
@@ -27,6 +29,13 @@ pub const DEFAULT_REGION: &str = "NAM East";
 /// Interaction types whose capacity can be set per agent.
 pub const INTERACTION_TYPES: [&str; 4] = ["voice", "chat", "email", "task"];
 
+/// The most elements one multi-valued attribute of a user may hold: `emails`,
+/// `phoneNumbers`, `addresses`, `ims`, `photos`, `entitlements`, `roles`,
+/// `x509Certificates`, and the contact-centre extension's `skills`, `callbackNumbers` and
+/// `securityProfiles`. Every element is an index row rewritten on each write. Group
+/// members are not bounded here (only by the request body limit).
+pub const MAX_MULTI_VALUES: usize = 1000;
+
 /// Who is writing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Surface {
@@ -38,6 +47,36 @@ pub enum Surface {
 
 fn invalid(field: &str, message: impl std::fmt::Display) -> Error {
     Error::invalid(field, format!("{field}: {message}"))
+}
+
+/// The error of a multi-valued attribute given more than [`MAX_MULTI_VALUES`] elements.
+pub fn too_many_values(field: &str, count: usize) -> Error {
+    invalid(
+        field,
+        format!("has {count} values; at most {MAX_MULTI_VALUES} are accepted"),
+    )
+}
+
+/// Checks every multi-valued attribute of a user document, core or extension, against
+/// [`MAX_MULTI_VALUES`].
+pub fn multi_valued_bounds(doc: &Map<String, Value>) -> Result<()> {
+    let check = |name: &str, value: &Value| match value {
+        Value::Array(items) if items.len() > MAX_MULTI_VALUES => {
+            Err(too_many_values(name, items.len()))
+        }
+        _ => Ok(()),
+    };
+    for (key, value) in doc {
+        match value {
+            Value::Object(fields) if key.starts_with("urn:") => {
+                for (name, v) in fields {
+                    check(name, v)?;
+                }
+            }
+            _ => check(key, value)?,
+        }
+    }
+    Ok(())
 }
 
 /// Checks an E.164 number: `+`, a non-zero digit, at most 15 digits in all.
@@ -117,7 +156,7 @@ pub fn contact_centre(
         ));
     }
     if let Some(Value::Array(profiles)) = cc.get_mut("securityProfiles") {
-        let mut seen = Vec::new();
+        let mut seen = HashSet::new();
         for p in profiles.iter_mut() {
             *p = catalog_name(
                 catalogs,
@@ -125,10 +164,9 @@ pub fn contact_centre(
                 "securityProfiles",
                 p,
             )?;
-            if seen.contains(p) {
+            if !seen.insert(p.as_str().unwrap_or_default().to_string()) {
                 return Err(invalid("securityProfiles", format!("{p} is listed twice")));
             }
-            seen.push(p.clone());
         }
     }
     if let Some(v) = cc.get_mut("routingProfile") {
@@ -199,7 +237,7 @@ pub fn contact_centre(
         ));
     }
     if let Some(Value::Array(skills)) = cc.get_mut("skills") {
-        let mut seen: Vec<String> = Vec::new();
+        let mut seen: HashSet<String> = HashSet::new();
         for skill in skills.iter_mut() {
             let name = skill.get("name").cloned().unwrap_or(Value::Null);
             let name = catalog_name(catalogs, CatalogKind::Skill, "skills.name", &name)?;
@@ -211,10 +249,9 @@ pub fn contact_centre(
                 ));
             }
             let key = name.as_str().unwrap_or_default().to_lowercase();
-            if seen.contains(&key) {
+            if !seen.insert(key) {
                 return Err(invalid("skills", format!("{name} is listed twice")));
             }
-            seen.push(key);
             skill["name"] = name;
         }
     }
@@ -442,5 +479,35 @@ mod tests {
             );
         }
         assert_eq!(windows_to_iana("gmt standard time"), Some("Europe/London"));
+    }
+
+    #[test]
+    fn multi_valued_attributes_hold_at_most_the_bound() {
+        let doc = |key: &str, n: usize| -> Map<String, Value> {
+            let list = Value::Array(vec![Value::from("x"); n]);
+            let value = match key.strip_prefix("cc:") {
+                Some(name) => serde_json::json!({CONTACT_CENTRE: {name: list}}),
+                None => serde_json::json!({key: list}),
+            };
+            value.as_object().cloned().unwrap_or_default()
+        };
+        for key in [
+            "emails",
+            "x509Certificates",
+            "cc:skills",
+            "cc:callbackNumbers",
+        ] {
+            assert!(
+                multi_valued_bounds(&doc(key, MAX_MULTI_VALUES)).is_ok(),
+                "{key}"
+            );
+            let err =
+                multi_valued_bounds(&doc(key, MAX_MULTI_VALUES + 1)).expect_err("one too many");
+            let name = key.trim_start_matches("cc:");
+            assert!(
+                matches!(&err, Error::InvalidValue { field: Some(f), detail: d } if f == name && d.starts_with(name) && d.contains("1000")),
+                "{err}"
+            );
+        }
     }
 }

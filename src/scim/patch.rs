@@ -15,6 +15,7 @@ use super::schema::{AttrType, Attribute, ResourceSchema};
 use super::{PATCH_OP, ScimError, ScimResult};
 use crate::domain::filter::{Collection, ElemShape, Filter};
 use crate::domain::ownership::Mutability;
+use crate::domain::validation::{MAX_MULTI_VALUES, too_many_values};
 
 /// RFC 7644 §3.5.2 operation names, matched case-insensitively.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -391,12 +392,18 @@ fn apply_single(
     Ok(())
 }
 
+/// The elements an operation's value gives a multi-valued attribute. More than an
+/// attribute may hold is refused here, before they are compared with the stored ones.
 fn elements_of(value: Option<&Value>, attr: &Attribute) -> ScimResult<Vec<Value>> {
-    match normalize_value(attr, value.unwrap_or(&Value::Null), &attr.name)? {
-        Some(Value::Array(items)) => Ok(items),
-        Some(other) => Ok(vec![other]),
-        None => Ok(Vec::new()),
+    let items = match normalize_value(attr, value.unwrap_or(&Value::Null), &attr.name)? {
+        Some(Value::Array(items)) => items,
+        Some(other) => vec![other],
+        None => Vec::new(),
+    };
+    if items.len() > MAX_MULTI_VALUES {
+        return Err(too_many_values(&attr.name, items.len()).into());
     }
+    Ok(items)
 }
 
 fn is_primary(v: &Value) -> bool {

@@ -41,7 +41,13 @@ fn parse_selector(item: &str, extension_urns: &[&str]) -> Selector {
             sub: None,
         };
     }
-    let (urn, rest) = if item.len() > 4 && item[..4].eq_ignore_ascii_case("urn:") {
+    // `get` rather than slicing: the name is client text, and its fifth byte may sit inside
+    // a multi-byte character.
+    let is_urn = item.len() > 4
+        && item
+            .get(..4)
+            .is_some_and(|p| p.eq_ignore_ascii_case("urn:"));
+    let (urn, rest) = if is_urn {
         match item.rsplit_once(':') {
             Some((urn, rest)) => (Some(urn.to_string()), rest),
             None => (None, item),
@@ -280,6 +286,20 @@ mod tests {
                 ENT: {"department": "Sales"}
             })
         );
+    }
+
+    #[test]
+    fn names_in_any_script_select_nothing_and_exclude_nothing() {
+        for name in ["aaa€", "€", "urn€", "urn:€:x", "ü.ü", "名前.名"] {
+            let p = Projection::new(Some(name), None, &[ENT]);
+            assert_eq!(
+                p.apply(user()),
+                json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "id": "1"}),
+                "{name}"
+            );
+            let p = Projection::new(None, Some(name), &[ENT]);
+            assert_eq!(p.apply(user()), user(), "{name}");
+        }
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! Wire JSON <-> domain resources (RFC 7643 §4): validating and normalising what clients
 //! send, and rendering what they get back.
 
+use std::collections::HashSet;
+
 use serde_json::{Map, Value, json};
 
 use super::schema::{AttrType, Attribute, ResourceSchema};
@@ -400,6 +402,8 @@ pub fn member_ids(value: &Value) -> ScimResult<Vec<String>> {
         single => vec![single],
     };
     let mut ids: Vec<String> = Vec::with_capacity(items.len());
+    // Linear in the number of members: a body may list tens of thousands.
+    let mut seen: HashSet<&str> = HashSet::with_capacity(items.len());
     for item in items {
         let id = match item {
             Value::Object(fields) => fields
@@ -410,7 +414,7 @@ pub fn member_ids(value: &Value) -> ScimResult<Vec<String>> {
             _ => None,
         }
         .ok_or_else(|| ScimError::invalid_value("each member needs a string value"))?;
-        if !ids.iter().any(|known| known == id) {
+        if seen.insert(id) {
             ids.push(id.to_string());
         }
     }

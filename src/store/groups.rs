@@ -1,5 +1,7 @@
 //! Group rows and the membership join table. Adding or removing one member touches one
-//! row, whatever the group's size; members load only when a response needs them.
+//! row, whatever the group's size; members load only when a response needs them. Lists of
+//! ids go to the database in chunks of `chunk_len`, so a request naming tens of thousands
+//! of members stays within every statement's bind limit.
 
 use std::collections::{HashMap, HashSet};
 
@@ -12,7 +14,7 @@ use serde_json::{Map, Value};
 
 use super::entity::{group_members, groups, users};
 use super::filter::{Table, condition, order_by};
-use super::{audit, now_us, sql_err};
+use super::{audit, chunk_len, now_us, rows_per_insert, sql_err};
 use crate::domain::audit::Entry;
 use crate::domain::filter::ListQuery;
 use crate::domain::group::{Group, Member, MemberType};
@@ -112,12 +114,14 @@ pub async fn update(
         match change {
             Membership::Add(ids) => add_members(&txn, &group.tenant_id, &group.id, ids).await?,
             Membership::Remove(ids) => {
-                group_members::Entity::delete_many()
-                    .filter(group_members::Column::GroupId.eq(group.id.clone()))
-                    .filter(group_members::Column::MemberId.is_in(ids.clone()))
-                    .exec(&txn)
-                    .await
-                    .map_err(|e| sql_err(e, "group member"))?;
+                for chunk in ids.chunks(chunk_len(1)) {
+                    group_members::Entity::delete_many()
+                        .filter(group_members::Column::GroupId.eq(group.id.clone()))
+                        .filter(group_members::Column::MemberId.is_in(chunk.iter().cloned()))
+                        .exec(&txn)
+                        .await
+                        .map_err(|e| sql_err(e, "group member"))?;
+                }
             }
             Membership::RemoveAll => {
                 group_members::Entity::delete_many()
@@ -145,37 +149,40 @@ async fn add_members(
     if ids.is_empty() {
         return Ok(());
     }
-    let user_ids: HashSet<String> = users::Entity::find()
-        .select_only()
-        .column(users::Column::Id)
-        .filter(users::Column::TenantId.eq(tenant_id))
-        .filter(users::Column::Id.is_in(ids.to_vec()))
-        .into_tuple()
-        .all(db)
-        .await
-        .map_err(|e| sql_err(e, "user"))?
-        .into_iter()
-        .collect();
-    let group_ids: HashSet<String> = groups::Entity::find()
-        .select_only()
-        .column(groups::Column::Id)
-        .filter(groups::Column::TenantId.eq(tenant_id))
-        .filter(groups::Column::Id.is_in(ids.to_vec()))
-        .into_tuple()
-        .all(db)
-        .await
-        .map_err(|e| sql_err(e, "group"))?
-        .into_iter()
-        .collect();
+    let mut user_ids: HashSet<String> = HashSet::new();
+    let mut group_ids: HashSet<String> = HashSet::new();
+    for chunk in ids.chunks(chunk_len(1)) {
+        let found: Vec<String> = users::Entity::find()
+            .select_only()
+            .column(users::Column::Id)
+            .filter(users::Column::TenantId.eq(tenant_id))
+            .filter(users::Column::Id.is_in(chunk.iter().cloned()))
+            .into_tuple()
+            .all(db)
+            .await
+            .map_err(|e| sql_err(e, "user"))?;
+        user_ids.extend(found);
+        let found: Vec<String> = groups::Entity::find()
+            .select_only()
+            .column(groups::Column::Id)
+            .filter(groups::Column::TenantId.eq(tenant_id))
+            .filter(groups::Column::Id.is_in(chunk.iter().cloned()))
+            .into_tuple()
+            .all(db)
+            .await
+            .map_err(|e| sql_err(e, "group"))?;
+        group_ids.extend(found);
+    }
     let now = now_us();
     let mut rows = Vec::with_capacity(ids.len());
+    let mut skipped = 0usize;
     for id in ids {
         let member_type = if user_ids.contains(id) {
             MemberType::User
         } else if group_ids.contains(id) && id != group_id {
             MemberType::Group
         } else {
-            tracing::info!(group_id, member = %id, "skipping a member that is not a user or group of this tenant");
+            skipped += 1;
             continue;
         };
         rows.push(group_members::ActiveModel {
@@ -186,21 +193,28 @@ async fn add_members(
             added_us: Set(now),
         });
     }
-    if rows.is_empty() {
-        return Ok(());
+    if skipped > 0 {
+        // One line per request, not per id: a request may name tens of thousands.
+        tracing::info!(
+            group_id,
+            skipped,
+            "skipping members that are not users or groups of this tenant"
+        );
     }
-    group_members::Entity::insert_many(rows)
-        .on_conflict(
-            OnConflict::columns([
-                group_members::Column::GroupId,
-                group_members::Column::MemberId,
-            ])
-            .do_nothing()
-            .to_owned(),
-        )
-        .exec_without_returning(db)
-        .await
-        .map_err(|e| sql_err(e, "group member"))?;
+    for chunk in rows.chunks(rows_per_insert::<group_members::Entity>()) {
+        group_members::Entity::insert_many(chunk.iter().cloned())
+            .on_conflict(
+                OnConflict::columns([
+                    group_members::Column::GroupId,
+                    group_members::Column::MemberId,
+                ])
+                .do_nothing()
+                .to_owned(),
+            )
+            .exec_without_returning(db)
+            .await
+            .map_err(|e| sql_err(e, "group member"))?;
+    }
     Ok(())
 }
 
@@ -222,27 +236,28 @@ pub async fn members(
     group_ids: &[String],
 ) -> Result<HashMap<String, Vec<Member>>> {
     let mut out: HashMap<String, Vec<Member>> = HashMap::new();
-    if group_ids.is_empty() {
-        return Ok(out);
-    }
-    let rows: Vec<(String, String, String)> = group_members::Entity::find()
-        .select_only()
-        .column(group_members::Column::GroupId)
-        .column(group_members::Column::MemberId)
-        .column(group_members::Column::MemberType)
-        .filter(group_members::Column::TenantId.eq(tenant_id))
-        .filter(group_members::Column::GroupId.is_in(group_ids.to_vec()))
-        .order_by_asc(group_members::Column::AddedUs)
-        .order_by_asc(group_members::Column::MemberId)
-        .into_tuple()
-        .all(db)
-        .await
-        .map_err(|e| sql_err(e, "group member"))?;
-    for (group, member, member_type) in rows {
-        out.entry(group).or_default().push(Member {
-            id: member,
-            member_type: MemberType::parse(&member_type),
-        });
+    // A group's members all come from the one chunk that names it, so each list keeps
+    // the statement's order.
+    for chunk in group_ids.chunks(chunk_len(1)) {
+        let rows: Vec<(String, String, String)> = group_members::Entity::find()
+            .select_only()
+            .column(group_members::Column::GroupId)
+            .column(group_members::Column::MemberId)
+            .column(group_members::Column::MemberType)
+            .filter(group_members::Column::TenantId.eq(tenant_id))
+            .filter(group_members::Column::GroupId.is_in(chunk.iter().cloned()))
+            .order_by_asc(group_members::Column::AddedUs)
+            .order_by_asc(group_members::Column::MemberId)
+            .into_tuple()
+            .all(db)
+            .await
+            .map_err(|e| sql_err(e, "group member"))?;
+        for (group, member, member_type) in rows {
+            out.entry(group).or_default().push(Member {
+                id: member,
+                member_type: MemberType::parse(&member_type),
+            });
+        }
     }
     Ok(out)
 }

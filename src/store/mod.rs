@@ -93,6 +93,25 @@ pub async fn lock_tenant(txn: &impl sea_orm::ConnectionTrait, tenant_id: &str) -
     Ok(())
 }
 
+/// The most bind parameters one statement built from input carries: well under SQLite's
+/// 32,766 and PostgreSQL's 65,535, leaving room for the statement's few fixed parameters
+/// (tenant, group id). Statements whose parameters grow with a request's size run in chunks
+/// of this many, inside the caller's transaction.
+pub const MAX_BINDS: usize = 10_000;
+
+/// How many rows of `columns` parameters each (or ids, with `columns` 1) fit in one
+/// statement.
+pub fn chunk_len(columns: usize) -> usize {
+    (MAX_BINDS / columns.max(1)).max(1)
+}
+
+/// How many rows of entity `E` fit in one multi-row insert: every column counted, so the
+/// bound holds whichever columns the rows set.
+pub fn rows_per_insert<E: sea_orm::EntityTrait>() -> usize {
+    use sea_orm::Iterable;
+    chunk_len(E::Column::iter().count())
+}
+
 /// The current time in microseconds since the epoch.
 pub fn now_us() -> i64 {
     let nanos = time::OffsetDateTime::now_utc().unix_timestamp_nanos();

@@ -1,7 +1,8 @@
 //! User rows: the document as JSON text, identity columns, and the `user_attrs` index rows
-//! rebuilt on every write.
+//! rebuilt on every write. Index rows and id lists go to the database in chunks (see
+//! `store::MAX_BINDS`).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
@@ -12,7 +13,7 @@ use serde_json::{Map, Value};
 
 use super::entity::{group_members, groups, user_attrs, users};
 use super::filter::{Table, condition, order_by};
-use super::{now_us, sql_err, unique_err};
+use super::{chunk_len, now_us, rows_per_insert, sql_err, unique_err};
 use crate::domain::filter::ListQuery;
 use crate::domain::group::GroupRef;
 use crate::domain::ownership::CONTACT_CENTRE;
@@ -164,8 +165,8 @@ async fn write_index(db: &impl ConnectionTrait, user: &User) -> Result<()> {
         .await
         .map_err(|e| sql_err(e, "user"))?;
     let rows = index_rows(&user.tenant_id, &user.id, &user.attributes);
-    if !rows.is_empty() {
-        user_attrs::Entity::insert_many(rows)
+    for chunk in rows.chunks(rows_per_insert::<user_attrs::Entity>()) {
+        user_attrs::Entity::insert_many(chunk.iter().cloned())
             .exec_without_returning(db)
             .await
             .map_err(|e| sql_err(e, "user"))?;
@@ -341,14 +342,15 @@ pub async fn delete(txn: &impl ConnectionTrait, tenant_id: &str, id: &str) -> Re
         .all(txn)
         .await
         .map_err(|e| sql_err(e, "user"))?;
-    if !group_ids.is_empty() {
+    let modified_us = now_us();
+    for chunk in group_ids.chunks(chunk_len(1)) {
         groups::Entity::update_many()
             .col_expr(
                 groups::Column::Version,
                 Expr::col(groups::Column::Version).add(1),
             )
-            .col_expr(groups::Column::ModifiedUs, Expr::value(now_us()))
-            .filter(groups::Column::Id.is_in(group_ids))
+            .col_expr(groups::Column::ModifiedUs, Expr::value(modified_us))
+            .filter(groups::Column::Id.is_in(chunk.iter().cloned()))
             .exec(txn)
             .await
             .map_err(|e| sql_err(e, "group"))?;
@@ -430,35 +432,41 @@ pub async fn groups_of(
     user_ids: &[String],
 ) -> Result<HashMap<String, Vec<GroupRef>>> {
     let mut out: HashMap<String, Vec<GroupRef>> = HashMap::new();
-    if user_ids.is_empty() {
-        return Ok(out);
+    // A user's memberships all come from the one chunk that names it, in the order added.
+    let mut memberships: Vec<(String, String)> = Vec::new();
+    for chunk in user_ids.chunks(chunk_len(1)) {
+        let found: Vec<(String, String)> = group_members::Entity::find()
+            .select_only()
+            .column(group_members::Column::MemberId)
+            .column(group_members::Column::GroupId)
+            .filter(group_members::Column::TenantId.eq(tenant_id))
+            .filter(group_members::Column::MemberId.is_in(chunk.iter().cloned()))
+            .order_by_asc(group_members::Column::AddedUs)
+            .into_tuple()
+            .all(db)
+            .await
+            .map_err(|e| sql_err(e, "group"))?;
+        memberships.extend(found);
     }
-    let memberships: Vec<(String, String)> = group_members::Entity::find()
-        .select_only()
-        .column(group_members::Column::MemberId)
-        .column(group_members::Column::GroupId)
-        .filter(group_members::Column::TenantId.eq(tenant_id))
-        .filter(group_members::Column::MemberId.is_in(user_ids.to_vec()))
-        .order_by_asc(group_members::Column::AddedUs)
-        .into_tuple()
-        .all(db)
-        .await
-        .map_err(|e| sql_err(e, "group"))?;
-    if memberships.is_empty() {
-        return Ok(out);
-    }
-    let group_ids: Vec<String> = memberships.iter().map(|(_, g)| g.clone()).collect();
-    let names: HashMap<String, String> = groups::Entity::find()
-        .select_only()
-        .column(groups::Column::Id)
-        .column(groups::Column::DisplayName)
-        .filter(groups::Column::Id.is_in(group_ids))
-        .into_tuple::<(String, String)>()
-        .all(db)
-        .await
-        .map_err(|e| sql_err(e, "group"))?
+    let group_ids: Vec<&String> = memberships
+        .iter()
+        .map(|(_, g)| g)
+        .collect::<HashSet<_>>()
         .into_iter()
         .collect();
+    let mut names: HashMap<String, String> = HashMap::with_capacity(group_ids.len());
+    for chunk in group_ids.chunks(chunk_len(1)) {
+        let found: Vec<(String, String)> = groups::Entity::find()
+            .select_only()
+            .column(groups::Column::Id)
+            .column(groups::Column::DisplayName)
+            .filter(groups::Column::Id.is_in(chunk.iter().map(|id| (*id).clone())))
+            .into_tuple()
+            .all(db)
+            .await
+            .map_err(|e| sql_err(e, "group"))?;
+        names.extend(found);
+    }
     for (member, group) in memberships {
         let display = names.get(&group).cloned().unwrap_or_default();
         out.entry(member)
@@ -556,10 +564,10 @@ pub async fn emails(db: &impl ConnectionTrait, tenant_id: &str) -> Result<Vec<(S
 /// The users with these ids (any order; unknown ids are left out).
 pub async fn many(db: &impl ConnectionTrait, tenant_id: &str, ids: &[String]) -> Result<Vec<User>> {
     let mut out = Vec::with_capacity(ids.len());
-    for chunk in ids.chunks(500) {
+    for chunk in ids.chunks(chunk_len(1)) {
         let rows = users::Entity::find()
             .filter(users::Column::TenantId.eq(tenant_id))
-            .filter(users::Column::Id.is_in(chunk.to_vec()))
+            .filter(users::Column::Id.is_in(chunk.iter().cloned()))
             .all(db)
             .await
             .map_err(|e| sql_err(e, "user"))?;

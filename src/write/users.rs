@@ -81,6 +81,7 @@ pub fn validate(
     ctx: &TenantContext,
     surface: Surface,
 ) -> Result<()> {
+    validation::multi_valued_bounds(doc)?;
     if surface == Surface::Scim {
         validation::normalize_descriptive(doc);
     }

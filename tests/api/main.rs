@@ -14,5 +14,6 @@ mod explain;
 mod groups;
 mod idp;
 mod import;
+mod limits;
 mod pagination;
 mod users;
