@@ -2,6 +2,8 @@
 //! IdP-managed user, its SCIM mutability as advertised in `/Schemas`, and whether and with
 //! which permission the admin surface may edit it. Every surface reads this one table.
 
+use super::validation::{LICENCE_TYPES, TELEPHONY_REGIONS};
+
 /// The contact-centre extension schema.
 pub const CONTACT_CENTRE: &str =
     "urn:rollcall:params:scim:schemas:extension:contactcentre:2.0:User";
@@ -106,6 +108,10 @@ pub struct Ownership {
     pub owner: Owner,
     pub scim: Mutability,
     pub admin: AdminEdit,
+    /// New IdP-created users copy this attribute from the tenant's provisioning template.
+    pub from_template: bool,
+    /// The values the attribute takes, advertised as `canonicalValues` in `/Schemas`.
+    pub canonical: Option<&'static [&'static str]>,
 }
 
 const fn idp(attr: &'static str) -> Ownership {
@@ -114,6 +120,8 @@ const fn idp(attr: &'static str) -> Ownership {
         owner: Owner::Idp,
         scim: Mutability::ReadWrite,
         admin: AdminEdit::Never,
+        from_template: false,
+        canonical: None,
     }
 }
 
@@ -123,6 +131,29 @@ const fn local(attr: &'static str, permission: Permission) -> Ownership {
         owner: Owner::Local,
         scim: Mutability::ReadOnly,
         admin: AdminEdit::Always(permission),
+        from_template: true,
+        canonical: None,
+    }
+}
+
+/// A locally-owned attribute that belongs to one user and is never copied from the
+/// template (agent id, personal number, the act-as-agent grant).
+const fn own(attr: &'static str, permission: Permission) -> Ownership {
+    Ownership {
+        from_template: false,
+        ..local(attr, permission)
+    }
+}
+
+/// A locally-owned attribute with a fixed set of values.
+const fn enumerated(
+    attr: &'static str,
+    permission: Permission,
+    values: &'static [&'static str],
+) -> Ownership {
+    Ownership {
+        canonical: Some(values),
+        ..local(attr, permission)
     }
 }
 
@@ -159,22 +190,17 @@ pub static REGISTRY: &[Ownership] = &[
     idp("preferredLanguage"),
     idp("externalId"),
     Ownership {
-        attr: "active",
-        owner: Owner::Idp,
-        scim: Mutability::ReadWrite,
         admin: AdminEdit::LocalUsersOnly(Permission::ArchiveUser),
+        ..idp("active")
     },
     Ownership {
-        attr: "password",
-        owner: Owner::Idp,
         scim: Mutability::WriteOnly,
-        admin: AdminEdit::Never,
+        ..idp("password")
     },
     Ownership {
-        attr: "groups",
         owner: Owner::Derived,
         scim: Mutability::ReadOnly,
-        admin: AdminEdit::Never,
+        ..idp("groups")
     },
     idp(ent!("employeeNumber")),
     idp(ent!("costCenter")),
@@ -183,18 +209,20 @@ pub static REGISTRY: &[Ownership] = &[
     idp(ent!("department")),
     idp(ent!("manager")),
     Ownership {
-        attr: cc!("securityProfiles"),
-        owner: Owner::Idp,
-        scim: Mutability::ReadWrite,
         admin: AdminEdit::LocalUsersOnly(Permission::ManageSecurityProfiles),
+        ..idp(cc!("securityProfiles"))
     },
     local(cc!("routingProfile"), Permission::ManageRoutingSettings),
     local(cc!("agentHierarchy"), Permission::EditUser),
-    local(cc!("licenceType"), Permission::EditUser),
-    local(cc!("personalPhoneNumber"), Permission::EditUser),
+    enumerated(cc!("licenceType"), Permission::EditUser, &LICENCE_TYPES),
+    own(cc!("personalPhoneNumber"), Permission::EditUser),
     local(cc!("mediaLessMode"), Permission::EditUser),
-    local(cc!("agentId"), Permission::ManageRoutingSettings),
-    local(cc!("telephonyRegion"), Permission::ManageRoutingSettings),
+    own(cc!("agentId"), Permission::ManageRoutingSettings),
+    enumerated(
+        cc!("telephonyRegion"),
+        Permission::ManageRoutingSettings,
+        &TELEPHONY_REGIONS,
+    ),
     local(cc!("skills"), Permission::ManageRoutingSettings),
     local(cc!("callbackNumbers"), Permission::ManageRoutingSettings),
     local(cc!("webRtcEnabled"), Permission::EditUser),
@@ -202,7 +230,7 @@ pub static REGISTRY: &[Ownership] = &[
     local(cc!("callRecordingControl"), Permission::EditUser),
     local(cc!("screenRecording"), Permission::EditUser),
     local(cc!("allowActAsAgent"), Permission::EditUser),
-    local(cc!("actAsAgentGranted"), Permission::EditUser),
+    own(cc!("actAsAgentGranted"), Permission::EditUser),
     local(cc!("interactionCapacity"), Permission::EditUser),
 ];
 
@@ -227,5 +255,31 @@ mod tests {
         );
         assert_eq!(lookup("USERNAME").map(|o| o.owner), Some(Owner::Idp));
         assert!(lookup(&format!("{ENTERPRISE}:manager")).is_some());
+    }
+
+    #[test]
+    fn one_row_per_attribute_and_template_rows_are_local() {
+        let mut keys: Vec<String> = REGISTRY.iter().map(|o| o.attr.to_lowercase()).collect();
+        keys.sort();
+        let n = keys.len();
+        keys.dedup();
+        assert_eq!(keys.len(), n, "an attribute has two registry rows");
+        for row in REGISTRY.iter().filter(|o| o.from_template) {
+            assert_eq!(row.owner, Owner::Local, "{}", row.attr);
+        }
+        for own in ["agentId", "personalPhoneNumber", "actAsAgentGranted"] {
+            let row = lookup(&format!("{CONTACT_CENTRE}:{own}")).expect("row");
+            assert!(!row.from_template, "{own} is one user's own");
+        }
+    }
+
+    #[test]
+    fn security_profiles_need_their_own_permission_locally() {
+        let row = lookup(&format!("{CONTACT_CENTRE}:securityProfiles")).expect("row");
+        assert_eq!(
+            row.admin,
+            AdminEdit::LocalUsersOnly(Permission::ManageSecurityProfiles)
+        );
+        assert_eq!(row.scim, Mutability::ReadWrite);
     }
 }

@@ -181,6 +181,9 @@ fn parse_schema(
             };
             if let Some(entry) = ownership::lookup(&key) {
                 attr["mutability"] = Value::String(entry.scim.as_str().to_string());
+                if let Some(values) = entry.canonical {
+                    attr["canonicalValues"] = values.iter().map(|v| Value::from(*v)).collect();
+                }
             }
         }
     }
@@ -312,5 +315,54 @@ mod tests {
         let user_name = registry.user.core.attribute("USERNAME").expect("userName");
         assert!(!user_name.case_exact);
         assert_eq!(registry.resource_types.len(), 2);
+    }
+
+    #[test]
+    fn every_extension_attribute_has_a_registry_row() {
+        let registry = Registry::load().expect("schemas load");
+        for urn in [CONTACT_CENTRE, ENTERPRISE] {
+            let schema = registry.user.extension(urn).expect("extension");
+            for attr in &schema.attributes {
+                assert!(
+                    ownership::lookup(&format!("{urn}:{}", attr.name)).is_some(),
+                    "{urn}:{} has no row in the ownership registry",
+                    attr.name
+                );
+            }
+        }
+        // And every contact-centre row names an attribute of the schema.
+        let cc = registry.user.extension(CONTACT_CENTRE).expect("cc");
+        for row in ownership::REGISTRY
+            .iter()
+            .filter(|o| o.attr.starts_with(CONTACT_CENTRE))
+        {
+            let name = row.attr.rsplit(':').next().unwrap_or_default();
+            assert!(
+                cc.attribute(name).is_some(),
+                "{} is not in the schema",
+                row.attr
+            );
+        }
+    }
+
+    #[test]
+    fn enumerated_values_come_from_the_registry() {
+        let registry = Registry::load().expect("schemas load");
+        let cc = registry.user.extension(CONTACT_CENTRE).expect("cc schema");
+        let attr = |name: &str| {
+            cc.json["attributes"]
+                .as_array()
+                .and_then(|a| a.iter().find(|x| x["name"] == name))
+                .cloned()
+                .unwrap_or_default()
+        };
+        assert_eq!(
+            attr("licenceType")["canonicalValues"],
+            serde_json::json!(crate::domain::validation::LICENCE_TYPES)
+        );
+        assert_eq!(
+            attr("telephonyRegion")["canonicalValues"],
+            serde_json::json!(crate::domain::validation::TELEPHONY_REGIONS)
+        );
     }
 }

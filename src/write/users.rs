@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use super::{Attempts, begin, commit, guard, retry};
 use crate::domain::audit::{Actor, Entry, diff};
 use crate::domain::catalog::{CatalogKind, Catalogs};
-use crate::domain::ownership::{CONTACT_CENTRE, Owner, Permission, lookup};
+use crate::domain::ownership::{CONTACT_CENTRE, Permission, lookup};
 use crate::domain::tenant::Settings;
 use crate::domain::user::{ManagedBy, User, View};
 use crate::domain::validation::{self, Surface};
@@ -109,14 +109,7 @@ async fn template_values(
     let mut out = Map::new();
     if let Some(Value::Object(cc)) = template.attributes.get(CONTACT_CENTRE) {
         for (name, value) in cc {
-            let local = lookup(&format!("{CONTACT_CENTRE}:{name}"))
-                .is_some_and(|o| o.owner == Owner::Local);
-            // An agent id belongs to one agent; the new user gets its own.
-            if local
-                && name != "agentId"
-                && name != "personalPhoneNumber"
-                && name != "actAsAgentGranted"
-            {
+            if lookup(&format!("{CONTACT_CENTRE}:{name}")).is_some_and(|o| o.from_template) {
                 out.insert(name.clone(), value.clone());
             }
         }
