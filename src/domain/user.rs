@@ -94,3 +94,79 @@ impl User {
 pub fn fold_key(s: &str) -> String {
     s.to_lowercase()
 }
+
+/// Typed reads of a user document: the contact-centre extension's attributes by name, so
+/// no caller spells the extension's URN or walks its JSON.
+pub trait Document {
+    /// The contact-centre extension object.
+    fn contact_centre(&self) -> Option<&Map<String, Value>>;
+
+    /// A string attribute of the contact-centre extension.
+    fn cc_str(&self, name: &str) -> Option<&str> {
+        self.contact_centre()?.get(name)?.as_str()
+    }
+
+    /// The security profiles the user holds, as stored (the catalog's spelling).
+    fn security_profiles(&self) -> Vec<&str> {
+        self.contact_centre()
+            .and_then(|cc| cc.get("securityProfiles"))
+            .and_then(Value::as_array)
+            .map(|ps| ps.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default()
+    }
+
+    /// Whether the document names at least one security profile.
+    fn has_security_profiles(&self) -> bool {
+        !self.security_profiles().is_empty()
+    }
+
+    /// The licence type.
+    fn licence_type(&self) -> Option<&str> {
+        self.cc_str("licenceType")
+    }
+
+    /// The agent id.
+    fn agent_id(&self) -> Option<&str> {
+        self.cc_str("agentId")
+    }
+
+    /// The personal (direct-dial) phone number.
+    fn personal_phone(&self) -> Option<&str> {
+        self.cc_str("personalPhoneNumber")
+    }
+}
+
+impl Document for Map<String, Value> {
+    fn contact_centre(&self) -> Option<&Map<String, Value>> {
+        self.get(super::ownership::CONTACT_CENTRE)?.as_object()
+    }
+}
+
+impl Document for User {
+    fn contact_centre(&self) -> Option<&Map<String, Value>> {
+        self.attributes.contact_centre()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::ownership::CONTACT_CENTRE;
+
+    #[test]
+    fn typed_reads_of_the_extension() {
+        let doc = serde_json::json!({
+            "userName": "a",
+            CONTACT_CENTRE: {"securityProfiles": ["Agent", "Supervisor"], "licenceType": "Admin", "agentId": "1001"}
+        });
+        let doc = doc.as_object().expect("object").clone();
+        assert_eq!(doc.security_profiles(), vec!["Agent", "Supervisor"]);
+        assert!(doc.has_security_profiles());
+        assert_eq!(doc.licence_type(), Some("Admin"));
+        assert_eq!(doc.agent_id(), Some("1001"));
+        assert_eq!(doc.personal_phone(), None);
+        let empty = Map::new();
+        assert!(!empty.has_security_profiles());
+        assert_eq!(empty.licence_type(), None);
+    }
+}

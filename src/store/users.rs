@@ -17,7 +17,7 @@ use super::{chunk_len, now_us, rows_per_insert, sql_err, unique_err};
 use crate::domain::filter::ListQuery;
 use crate::domain::group::GroupRef;
 use crate::domain::ownership::CONTACT_CENTRE;
-use crate::domain::user::{ManagedBy, User, View, fold_key};
+use crate::domain::user::{Document, ManagedBy, User, View, fold_key};
 use crate::domain::{Error, Result};
 
 /// Attributes kept in their own columns rather than in `user_attrs`.
@@ -180,16 +180,13 @@ fn uniqueness(user: &User) -> impl Fn(sea_orm::DbErr) -> Error + '_ {
     move |e| {
         let text = e.to_string();
         let (field, value) = if text.contains("agent_id") {
-            (
-                "agentId",
-                contact_centre(user, "agentId").unwrap_or_default(),
-            )
+            ("agentId", user.agent_id().unwrap_or_default())
         } else if text.contains("primary_email") {
             ("emails", user.primary_email().unwrap_or_default())
         } else if text.contains("personal_phone") {
             (
                 "personalPhoneNumber",
-                contact_centre(user, "personalPhoneNumber").unwrap_or_default(),
+                user.personal_phone().unwrap_or_default(),
             )
         } else {
             ("userName", user.user_name())
@@ -201,14 +198,6 @@ fn uniqueness(user: &User) -> impl Fn(sea_orm::DbErr) -> Error + '_ {
         };
         unique_err(e, field, format!("{label} {value:?} is already in use"))
     }
-}
-
-/// A string attribute of the user's contact-centre extension.
-fn contact_centre<'a>(user: &'a User, name: &str) -> Option<&'a str> {
-    user.attributes
-        .get(CONTACT_CENTRE)
-        .and_then(|cc| cc.get(name))
-        .and_then(Value::as_str)
 }
 
 /// Inserts a new user and its index rows, inside the caller's transaction; a taken userName
@@ -229,8 +218,8 @@ pub async fn insert(txn: &impl ConnectionTrait, user: &User) -> Result<()> {
         version: Set(user.version),
         created_us: Set(user.created_us),
         modified_us: Set(user.modified_us),
-        agent_id: Set(contact_centre(user, "agentId").map(str::to_string)),
-        personal_phone: Set(contact_centre(user, "personalPhoneNumber").map(str::to_string)),
+        agent_id: Set(user.agent_id().map(str::to_string)),
+        personal_phone: Set(user.personal_phone().map(str::to_string)),
         primary_email_key: Set(user.primary_email().map(fold_key)),
     })
     .exec_without_returning(txn)
@@ -274,11 +263,11 @@ pub async fn update(txn: &impl ConnectionTrait, user: &User, expected_version: i
         .col_expr(users::Column::ModifiedUs, Expr::value(user.modified_us))
         .col_expr(
             users::Column::AgentId,
-            Expr::value(contact_centre(user, "agentId").map(str::to_string)),
+            Expr::value(user.agent_id().map(str::to_string)),
         )
         .col_expr(
             users::Column::PersonalPhone,
-            Expr::value(contact_centre(user, "personalPhoneNumber").map(str::to_string)),
+            Expr::value(user.personal_phone().map(str::to_string)),
         )
         .col_expr(
             users::Column::PrimaryEmailKey,

@@ -15,23 +15,17 @@ use serde_json::Value;
 
 use crate::domain::audit::Actor;
 use crate::domain::catalog::{CatalogKind, Catalogs};
-use crate::domain::ownership::{CONTACT_CENTRE, Permission};
-use crate::domain::user::{ManagedBy, User};
+use crate::domain::ownership::Permission;
+use crate::domain::user::{Document, ManagedBy, User};
 use crate::domain::{Error, Refusal, Result};
 use crate::store::{self, catalog};
 
-/// The security profiles a document names.
+/// The security profiles a document names, lower-cased.
 pub fn profiles(doc: &serde_json::Map<String, Value>) -> BTreeSet<String> {
-    doc.get(CONTACT_CENTRE)
-        .and_then(|cc| cc.get("securityProfiles"))
-        .and_then(Value::as_array)
-        .map(|ps| {
-            ps.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_lowercase)
-                .collect()
-        })
-        .unwrap_or_default()
+    doc.security_profiles()
+        .into_iter()
+        .map(str::to_lowercase)
+        .collect()
 }
 
 /// Whether a user is an active local user whose profiles grant every permission.

@@ -13,7 +13,7 @@ use crate::domain::audit::{Actor, Entry, diff};
 use crate::domain::catalog::{CatalogKind, Catalogs};
 use crate::domain::ownership::{CONTACT_CENTRE, Permission, lookup};
 use crate::domain::tenant::Settings;
-use crate::domain::user::{ManagedBy, User, View};
+use crate::domain::user::{Document, ManagedBy, User, View};
 use crate::domain::validation::{self, Surface};
 use crate::domain::{Error, Refusal, Result};
 use crate::store::{self, audit, catalog, tenants, users};
@@ -36,16 +36,10 @@ impl TenantContext {
     }
 }
 
-fn has_profiles(doc: &Map<String, Value>) -> bool {
-    doc.get(CONTACT_CENTRE)
-        .and_then(|cc| cc.get("securityProfiles"))
-        .is_some_and(|p| p.as_array().is_some_and(|a| !a.is_empty()))
-}
-
 /// Every contact-centre user holds a security profile: a user that was given none gets the
 /// least-privileged profile of the catalog (Agent in a new tenant).
 fn default_profile(doc: &mut Map<String, Value>, catalogs: &Catalogs) {
-    if has_profiles(doc) {
+    if doc.has_security_profiles() {
         return;
     }
     if let Some(profile) = catalogs.least_privileged_profile()
@@ -107,7 +101,7 @@ async fn template_values(
         Err(e) => return Err(e),
     };
     let mut out = Map::new();
-    if let Some(Value::Object(cc)) = template.attributes.get(CONTACT_CENTRE) {
+    if let Some(cc) = template.contact_centre() {
         for (name, value) in cc {
             if lookup(&format!("{CONTACT_CENTRE}:{name}")).is_some_and(|o| o.from_template) {
                 out.insert(name.clone(), value.clone());
@@ -117,15 +111,9 @@ async fn template_values(
     Ok(out)
 }
 
-fn cc_str<'a>(doc: &'a Map<String, Value>, name: &str) -> Option<&'a str> {
-    doc.get(CONTACT_CENTRE)
-        .and_then(|cc| cc.get(name))
-        .and_then(Value::as_str)
-}
-
 /// Whether the user's licence makes it an agent that has no agent id yet.
 fn needs_agent_id(doc: &Map<String, Value>) -> bool {
-    validation::is_agent_licence(cc_str(doc, "licenceType")) && cc_str(doc, "agentId").is_none()
+    validation::is_agent_licence(doc.licence_type()) && doc.agent_id().is_none()
 }
 
 fn set_agent_id(doc: &mut Map<String, Value>, id: String) {
@@ -150,7 +138,7 @@ fn new_references(
         let attr = kind.user_attr();
         let short = attr.rsplit(':').next().unwrap_or_default().to_string();
         let Some(value) = doc
-            .and_then(|d| d.get(CONTACT_CENTRE))
+            .and_then(|d| d.contact_centre())
             .and_then(|cc| cc.get(&short))
         else {
             return BTreeSet::new();
@@ -275,7 +263,7 @@ pub async fn create(
             ManagedBy::Local
         }
     };
-    let implicit = if has_profiles(&attributes) {
+    let implicit = if attributes.has_security_profiles() {
         None
     } else {
         ctx.catalogs.least_privileged_profile()
@@ -420,7 +408,7 @@ async fn store_change(
     if *attributes == current.attributes && managed_by.is_none_or(|m| m == current.managed_by) {
         return Ok(current.clone());
     }
-    if !has_profiles(&current.attributes) && attributes.contains_key(CONTACT_CENTRE) {
+    if !current.attributes.has_security_profiles() && attributes.contains_key(CONTACT_CENTRE) {
         default_profile(attributes, &ctx.catalogs);
     }
     validate(attributes, Some(&current.attributes), ctx, surface)?;

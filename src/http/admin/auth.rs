@@ -4,13 +4,12 @@
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use serde_json::Value;
 
 use super::error::{AdminError, Code};
 use crate::app::AppState;
 use crate::domain::audit::Actor;
-use crate::domain::ownership::{CONTACT_CENTRE, Permission};
-use crate::domain::user::User;
+use crate::domain::ownership::Permission;
+use crate::domain::user::{Document, User};
 use crate::http::auth::presented;
 use crate::store::credentials::{self, Credential, Kind};
 use crate::store::{catalog, users};
@@ -75,14 +74,7 @@ impl FromRequestParts<AppState> for AdminAuth {
             return Err(unauthorized("the credential's user is archived"));
         }
         let catalogs = catalog::load(&state.db, &credential.tenant_id).await?;
-        let profiles: Vec<&str> = user
-            .attributes
-            .get(CONTACT_CENTRE)
-            .and_then(|cc| cc.get("securityProfiles"))
-            .and_then(Value::as_array)
-            .map(|ps| ps.iter().filter_map(Value::as_str).collect())
-            .unwrap_or_default();
-        let permissions = catalogs.permissions_of(profiles);
+        let permissions = catalogs.permissions_of(user.security_profiles());
         Ok(AdminAuth {
             tenant_id: credential.tenant_id.clone(),
             actor: Actor::admin(&credential.id, &user.id, permissions),
