@@ -10,7 +10,7 @@ use crate::scim::list::{ListParams, Page, list_response};
 use crate::scim::{ScimError, ScimResult};
 
 /// `POST /Users/.search`
-#[tracing::instrument(skip_all, err)]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn users(
     State(state): State<AppState>,
     auth: ScimAuth,
@@ -23,7 +23,7 @@ pub async fn users(
 }
 
 /// `POST /Groups/.search`
-#[tracing::instrument(skip_all, err)]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn groups(
     State(state): State<AppState>,
     auth: ScimAuth,
@@ -38,7 +38,7 @@ pub async fn groups(
 /// `POST /.search`: users then groups, paged as one list (index pagination only). A filter
 /// that names an attribute only one resource type has matches nothing of the other type; a
 /// filter neither type understands is `invalidFilter`.
-#[tracing::instrument(skip_all, err)]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn root(
     State(state): State<AppState>,
     auth: ScimAuth,

@@ -47,7 +47,7 @@ pub enum Membership {
 }
 
 /// Inserts a group and its initial members.
-#[tracing::instrument(skip_all, err)]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn insert(
     db: &(impl ConnectionTrait + TransactionTrait),
     group: &Group,
@@ -76,7 +76,7 @@ pub async fn insert(
 
 /// Stores a changed group and applies membership changes in order, if the stored version
 /// is still `expected_version`.
-#[tracing::instrument(skip_all, err)]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn update(
     db: &(impl ConnectionTrait + TransactionTrait),
     group: &Group,
@@ -266,7 +266,7 @@ pub async fn members(
 }
 
 /// Deletes a group and its membership rows; as a member of other groups it leaves them too.
-#[tracing::instrument(skip_all, err)]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn delete(
     db: &(impl ConnectionTrait + TransactionTrait),
     tenant_id: &str,
@@ -298,7 +298,7 @@ pub async fn delete(
 }
 
 /// A page of the tenant's groups matching `filter`, and how many match in all.
-#[tracing::instrument(skip_all, err)]
+#[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn list(
     db: &impl ConnectionTrait,
     tenant_id: &str,

@@ -110,3 +110,155 @@ pub async fn keep_an_administrator(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::catalog::CatalogItem;
+    use serde_json::json;
+
+    fn catalogs() -> Catalogs {
+        let profile = |name: &str, permissions: &[Permission]| CatalogItem {
+            id: name.to_lowercase(),
+            kind: CatalogKind::SecurityProfile,
+            name: name.into(),
+            permissions: permissions.iter().copied().collect(),
+            label: None,
+        };
+        Catalogs {
+            items: vec![
+                profile("Administrator", &Permission::ALL),
+                profile(
+                    "Supervisor",
+                    &[
+                        Permission::ViewUsers,
+                        Permission::EditUser,
+                        Permission::ArchiveUser,
+                        Permission::ManageRoutingSettings,
+                    ],
+                ),
+                profile("Agent", &[]),
+            ],
+        }
+    }
+
+    fn set(names: &[&str]) -> BTreeSet<String> {
+        names.iter().map(|n| n.to_lowercase()).collect()
+    }
+
+    fn admin_with(permissions: &[Permission]) -> Actor {
+        Actor::admin("c", "u", permissions.iter().copied().collect())
+    }
+
+    #[test]
+    fn a_supervisor_cannot_make_itself_administrator() {
+        let supervisor = admin_with(&[
+            Permission::ViewUsers,
+            Permission::EditUser,
+            Permission::ArchiveUser,
+            Permission::ManageRoutingSettings,
+        ]);
+        let err = authorise_profiles(
+            &supervisor,
+            &catalogs(),
+            &set(&["Supervisor"]),
+            &set(&["Supervisor", "Administrator"]),
+            None,
+        )
+        .unwrap_err();
+        assert!(matches!(err, Error::Forbidden(d) if d.contains("ManageSecurityProfiles")));
+    }
+
+    #[test]
+    fn nobody_grants_or_removes_more_than_they_hold() {
+        let profile_editor = admin_with(&[
+            Permission::ViewUsers,
+            Permission::EditUser,
+            Permission::ManageSecurityProfiles,
+        ]);
+        let grant = authorise_profiles(
+            &profile_editor,
+            &catalogs(),
+            &set(&["Agent"]),
+            &set(&["Agent", "Administrator"]),
+            None,
+        );
+        assert!(matches!(grant, Err(Error::Forbidden(d)) if d.contains("Administrator")));
+        let remove = authorise_profiles(
+            &profile_editor,
+            &catalogs(),
+            &set(&["Supervisor"]),
+            &set(&["Agent"]),
+            None,
+        );
+        assert!(matches!(remove, Err(Error::Forbidden(_))));
+        // A profile whose permissions it holds (Agent: none) is fine.
+        authorise_profiles(
+            &profile_editor,
+            &catalogs(),
+            &set(&[]),
+            &set(&["Agent"]),
+            None,
+        )
+        .expect("may grant Agent");
+        // The CLI holds everything.
+        authorise_profiles(
+            &Actor::cli(),
+            &catalogs(),
+            &set(&["Agent"]),
+            &set(&["Administrator"]),
+            None,
+        )
+        .expect("the CLI may");
+    }
+
+    #[test]
+    fn the_default_profile_needs_no_permission() {
+        let creator = admin_with(&[Permission::CreateUser, Permission::EditUser]);
+        authorise_profiles(
+            &creator,
+            &catalogs(),
+            &set(&[]),
+            &set(&["Agent"]),
+            Some("Agent"),
+        )
+        .expect("the layer's own default");
+    }
+
+    #[test]
+    fn a_full_administrator_is_active_local_and_holds_everything() {
+        let user = |managed_by: ManagedBy, active: bool, profiles: &[&str]| User {
+            id: "u".into(),
+            tenant_id: "t".into(),
+            managed_by,
+            version: 1,
+            created_us: 0,
+            modified_us: 0,
+            attributes: json!({
+                "userName": "u",
+                "active": active,
+                crate::domain::ownership::CONTACT_CENTRE: {"securityProfiles": profiles}
+            })
+            .as_object()
+            .cloned()
+            .unwrap_or_default(),
+        };
+        let c = catalogs();
+        assert!(is_full_administrator(
+            &user(ManagedBy::Local, true, &["Administrator"]),
+            &c
+        ));
+        assert!(!is_full_administrator(
+            &user(ManagedBy::Local, false, &["Administrator"]),
+            &c
+        ));
+        assert!(!is_full_administrator(
+            &user(ManagedBy::Idp, true, &["Administrator"]),
+            &c
+        ));
+        assert!(!is_full_administrator(
+            &user(ManagedBy::Local, true, &["Supervisor", "Agent"]),
+            &c
+        ));
+    }
+}

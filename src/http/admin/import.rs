@@ -123,7 +123,7 @@ fn row_error(row: usize, column: Option<&str>, message: impl Into<String>) -> Va
 }
 
 /// `POST /admin/v1/users/import?dryRun=true|false` with a CSV body.
-#[tracing::instrument(skip_all, err(Debug))]
+#[tracing::instrument(skip_all, err(Debug, level = "debug"))]
 pub async fn import(
     State(state): State<AppState>,
     auth: AdminAuth,

@@ -1,125 +1,16 @@
-//! PATCH (RFC 7644 §3.5.2): add, replace and remove operations with attribute paths,
-//! value-filter paths and path-less values, applied to a resource document in memory. The
-//! caller stores the result only if every operation succeeded, so a request is atomic.
-//!
-//! Accepts the shapes identity providers really send (IDP-NOTES.md): capitalised op names,
-//! booleans as strings, path-less values with dotted and URN-qualified keys, whole-extension
-//! paths, a bare manager id, stray `id`/`schemas` keys inside values.
+//! PATCH of a user document: attribute paths, value-filter paths and path-less values.
 
 use scim_filter_parser as parser;
 use serde_json::{Map, Value};
 
-use super::filter::{Resource, resolve_element, shape_of};
-use super::resource::{MAX_VALUE_BYTES, member_ids, normalize_value};
-use super::schema::{AttrType, Attribute, ResourceSchema};
-use super::{PATCH_OP, ScimError, ScimResult};
+use super::{OpKind, Operation, parse_path};
 use crate::domain::filter::{Collection, ElemShape, Filter};
 use crate::domain::ownership::Mutability;
 use crate::domain::validation::{MAX_MULTI_VALUES, too_many_values};
-
-/// RFC 7644 §3.5.2 operation names, matched case-insensitively.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OpKind {
-    Add,
-    Replace,
-    Remove,
-}
-
-/// One parsed operation.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Operation {
-    pub op: OpKind,
-    pub path: Option<String>,
-    pub value: Option<Value>,
-}
-
-/// Parses a PatchOp request body.
-pub fn parse_request(body: &Value) -> ScimResult<Vec<Operation>> {
-    let Some(fields) = body.as_object() else {
-        return Err(ScimError::invalid_syntax(
-            "the PATCH body must be a JSON object",
-        ));
-    };
-    let get = |name: &str| {
-        fields
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v)
-    };
-    if let Some(schemas) = get("schemas") {
-        let ok = schemas
-            .as_array()
-            .is_some_and(|s| s.iter().any(|u| u.as_str() == Some(PATCH_OP)));
-        if !ok {
-            return Err(ScimError::invalid_syntax(format!(
-                "schemas must contain {PATCH_OP}"
-            )));
-        }
-    }
-    let Some(Value::Array(ops)) = get("Operations") else {
-        return Err(ScimError::invalid_syntax("Operations must be an array"));
-    };
-    ops.iter()
-        .enumerate()
-        .map(|(i, op)| parse_operation(i, op))
-        .collect()
-}
-
-fn parse_operation(index: usize, op: &Value) -> ScimResult<Operation> {
-    let Some(fields) = op.as_object() else {
-        return Err(ScimError::invalid_syntax(format!(
-            "Operations[{index}] must be an object"
-        )));
-    };
-    let get = |name: &str| {
-        fields
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v)
-    };
-    let kind = match get("op").and_then(Value::as_str) {
-        Some(s) if s.eq_ignore_ascii_case("add") => OpKind::Add,
-        Some(s) if s.eq_ignore_ascii_case("replace") => OpKind::Replace,
-        Some(s) if s.eq_ignore_ascii_case("remove") => OpKind::Remove,
-        other => {
-            return Err(ScimError::invalid_syntax(format!(
-                "Operations[{index}].op must be add, replace or remove, not {}",
-                other.unwrap_or("missing")
-            )));
-        }
-    };
-    let path = match get("path") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) if s.trim().is_empty() => None,
-        Some(Value::String(s)) => Some(s.trim().to_string()),
-        Some(_) => {
-            return Err(ScimError::invalid_path(format!(
-                "Operations[{index}].path must be a string"
-            )));
-        }
-    };
-    let value = get("value").cloned();
-    if kind != OpKind::Remove && value.is_none() {
-        return Err(ScimError::invalid_value(format!(
-            "Operations[{index}] needs a value"
-        )));
-    }
-    if kind == OpKind::Remove && path.is_none() {
-        return Err(ScimError::no_target(format!(
-            "Operations[{index}]: remove needs a path"
-        )));
-    }
-    Ok(Operation {
-        op: kind,
-        path,
-        value,
-    })
-}
-
-fn parse_path(text: &str) -> ScimResult<parser::PatchPath> {
-    parser::parse_path(text)
-        .map_err(|e| ScimError::invalid_path(format!("invalid path {text:?}: {e}")))
-}
+use crate::scim::filter::{Resource, resolve_element, shape_of};
+use crate::scim::resource::{MAX_VALUE_BYTES, normalize_value};
+use crate::scim::schema::{AttrType, Attribute, ResourceSchema};
+use crate::scim::{ScimError, ScimResult};
 
 /// Applies operations to a user's attribute document.
 pub fn apply_user(
@@ -245,7 +136,7 @@ fn check_writable(attr: &Attribute, path: &parser::PatchPath) -> ScimResult<()> 
     }
 }
 
-fn apply_path(
+pub(super) fn apply_path(
     schema: &ResourceSchema,
     doc: &mut Map<String, Value>,
     op: OpKind,
@@ -680,136 +571,96 @@ fn element_filter(
         .map_err(|e| ScimError::invalid_path(e.detail))
 }
 
-pub use crate::domain::group::MemberOp;
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scim::schema::Registry;
+    use serde_json::json;
 
-/// Applies operations to a group: `displayName`/`externalId` change in `doc`, membership
-/// changes come back as `MemberOp`s for the join table.
-pub fn apply_group(
-    schema: &ResourceSchema,
-    doc: &mut Map<String, Value>,
-    ops: &[Operation],
-) -> ScimResult<Vec<MemberOp>> {
-    let mut member_ops = Vec::new();
-    for op in ops {
-        match &op.path {
-            None => {
-                let Some(Value::Object(fields)) = &op.value else {
-                    return Err(ScimError::invalid_value(
-                        "an operation without a path needs an object value",
-                    ));
-                };
-                for (key, v) in fields {
-                    if ["schemas", "id", "meta"]
-                        .iter()
-                        .any(|k| k.eq_ignore_ascii_case(key))
-                    {
-                        continue;
-                    }
-                    let path = parse_path(key)?;
-                    group_path(schema, doc, &mut member_ops, op.op, &path, Some(v))?;
-                }
-            }
-            Some(text) => {
-                let path = parse_path(text)?;
-                group_path(
-                    schema,
-                    doc,
-                    &mut member_ops,
-                    op.op,
-                    &path,
-                    op.value.as_ref(),
-                )?;
-            }
-        }
+    fn apply(doc: Value, ops: Value) -> ScimResult<Value> {
+        let registry = Registry::load().expect("schemas");
+        let ops = super::super::parse_request(&json!({
+            "schemas": [crate::scim::PATCH_OP],
+            "Operations": ops
+        }))?;
+        let mut doc = doc.as_object().cloned().unwrap_or_default();
+        apply_user(&registry.user, &mut doc, &ops)?;
+        Ok(Value::Object(doc))
     }
-    Ok(member_ops)
-}
 
-fn group_path(
-    schema: &ResourceSchema,
-    doc: &mut Map<String, Value>,
-    member_ops: &mut Vec<MemberOp>,
-    op: OpKind,
-    path: &parser::PatchPath,
-    value: Option<&Value>,
-) -> ScimResult<()> {
-    if path
-        .attr
-        .uri
-        .as_deref()
-        .is_some_and(|u| !u.eq_ignore_ascii_case(&schema.core.id))
-    {
-        return Err(ScimError::invalid_path(format!(
-            "unknown attribute {}",
-            path.attr
-        )));
+    #[test]
+    fn entra_disables_with_a_string_boolean() {
+        let doc = apply(
+            json!({"userName": "a", "active": true}),
+            json!([{"op": "Replace", "path": "active", "value": "False"}]),
+        )
+        .expect("applies");
+        assert_eq!(doc["active"], false);
     }
-    if !path.attr.name.eq_ignore_ascii_case("members") {
-        if path.attr.name.eq_ignore_ascii_case("displayName") && op == OpKind::Remove {
-            return Err(ScimError::invalid_value("displayName is required"));
-        }
-        return apply_path(schema, doc, op, path, value);
-    }
-    if path.attr.sub_attr.is_some() || path.sub_attr.is_some() {
-        return Err(ScimError::mutability(
-            "members' sub-attributes cannot be changed; add or remove the member",
-        ));
-    }
-    match (op, &path.filter) {
-        (OpKind::Add, None) => {
-            member_ops.push(MemberOp::Add(member_ids(value.unwrap_or(&Value::Null))?))
-        }
-        (OpKind::Replace, None) => {
-            member_ops.push(MemberOp::RemoveAll);
-            member_ops.push(MemberOp::Add(member_ids(value.unwrap_or(&Value::Null))?));
-        }
-        (OpKind::Remove, None) => match value {
-            Some(v) if !v.is_null() => member_ops.push(MemberOp::Remove(member_ids(v)?)),
-            _ => member_ops.push(MemberOp::RemoveAll),
-        },
-        (OpKind::Remove, Some(filter)) => {
-            let ids = value_eq_ids(filter);
-            if let Some(ids) = ids {
-                member_ops.push(MemberOp::Remove(ids));
-            } else {
-                let element = resolve_element(
-                    schema,
-                    Resource::Group,
-                    &path.attr,
-                    &Collection::Members,
-                    filter,
-                )
-                .map_err(|e| ScimError::invalid_path(e.detail))?;
-                member_ops.push(MemberOp::RemoveWhere(element));
-            }
-        }
-        (OpKind::Add | OpKind::Replace, Some(_)) => {
-            // A filtered add/replace names existing members; their only writable data is
-            // membership itself, so this adds the given ids.
-            member_ops.push(MemberOp::Add(member_ids(value.unwrap_or(&Value::Null))?));
-        }
-    }
-    Ok(())
-}
 
-/// `value eq "a"` or `value eq "a" or value eq "b"`: the ids, for a one-row-each removal.
-fn value_eq_ids(filter: &parser::Filter) -> Option<Vec<String>> {
-    match filter {
-        parser::Filter::Compare {
-            attr,
-            op: parser::CompareOp::Eq,
-            value: parser::CompValue::Str(id),
-        } if attr.uri.is_none()
-            && attr.sub_attr.is_none()
-            && attr.name.eq_ignore_ascii_case("value") =>
-        {
-            Some(vec![id.clone()])
-        }
-        parser::Filter::Or(a, b) => {
-            let mut ids = value_eq_ids(a)?;
-            ids.extend(value_eq_ids(b)?);
-            Some(ids)
-        }
-        _ => None,
+    #[test]
+    fn work_email_path_creates_the_email_and_keeps_the_others() {
+        let doc = apply(
+            json!({"userName": "a", "emails": [{"value": "h@x.example", "type": "home"}]}),
+            json!([{"op": "Add", "path": "emails[type eq \"work\"].value", "value": "w@x.example"}]),
+        )
+        .expect("applies");
+        let emails = doc["emails"].as_array().expect("emails");
+        assert_eq!(emails.len(), 2);
+        assert!(
+            emails
+                .iter()
+                .any(|e| e["type"] == "work" && e["value"] == "w@x.example")
+        );
+    }
+
+    #[test]
+    fn pathless_replace_takes_dotted_and_urn_keys() {
+        let doc = apply(
+            json!({"userName": "a", "name": {"givenName": "A"}}),
+            json!([{"op": "replace", "value": {
+                "name.givenName": "B",
+                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber": "7"
+            }}]),
+        )
+        .expect("applies");
+        assert_eq!(doc["name"]["givenName"], "B");
+        assert_eq!(
+            doc["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"]["employeeNumber"],
+            "7"
+        );
+    }
+
+    #[test]
+    fn a_locally_owned_attribute_is_read_only_over_scim() {
+        let err = apply(
+            json!({"userName": "a"}),
+            json!([{"op": "add", "path": "urn:rollcall:params:scim:schemas:extension:contactcentre:2.0:User:routingProfile", "value": "Sales"}]),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.scim_type,
+            Some(crate::scim::error::ScimType::Mutability)
+        );
+    }
+
+    #[test]
+    fn setting_primary_clears_it_elsewhere() {
+        let doc = apply(
+            json!({"userName": "a", "emails": [
+                {"value": "a@x.example", "primary": true},
+                {"value": "b@x.example", "type": "work"}
+            ]}),
+            json!([{"op": "replace", "path": "emails[value eq \"b@x.example\"].primary", "value": true}]),
+        )
+        .expect("applies");
+        let primaries: Vec<&Value> = doc["emails"]
+            .as_array()
+            .expect("emails")
+            .iter()
+            .filter(|e| e["primary"] == true)
+            .collect();
+        assert_eq!(primaries.len(), 1);
+        assert_eq!(primaries[0]["value"], "b@x.example");
     }
 }
