@@ -113,14 +113,67 @@ pub enum TokenCommand {
     Revoke { id: String },
 }
 
-/// Runs a command; errors go to stderr and a non-zero exit code.
+/// Why a command failed: what it prints on stderr, and its exit code.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// The command was refused: bad input, a rule, a missing tenant or user. Exit code 1.
+    #[error("{0}")]
+    Refused(String),
+    /// The database or the server could not do it. Exit code 2.
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl CliError {
+    fn exit_code(&self) -> ExitCode {
+        match self {
+            CliError::Refused(_) => ExitCode::from(1),
+            CliError::Failed(_) => ExitCode::from(2),
+        }
+    }
+}
+
+impl From<crate::domain::Error> for CliError {
+    fn from(err: crate::domain::Error) -> Self {
+        use crate::domain::Error;
+        match err {
+            Error::NotFound(_)
+            | Error::Uniqueness { .. }
+            | Error::InvalidValue { .. }
+            | Error::Forbidden(_)
+            | Error::Conflict { .. }
+            | Error::PreconditionFailed => CliError::Refused(err.to_string()),
+            Error::VersionConflict | Error::Internal(_) => CliError::Failed(err.to_string()),
+        }
+    }
+}
+
+impl From<String> for CliError {
+    fn from(message: String) -> Self {
+        CliError::Failed(message)
+    }
+}
+
+impl From<std::io::Error> for CliError {
+    fn from(err: std::io::Error) -> Self {
+        CliError::Failed(err.to_string())
+    }
+}
+
+impl From<crate::scim::schema::SchemaFileError> for CliError {
+    fn from(err: crate::scim::schema::SchemaFileError) -> Self {
+        CliError::Failed(err.to_string())
+    }
+}
+
+/// Runs a command; errors go to stderr and a non-zero exit code (1 refused, 2 failed).
 pub async fn run(cli: Cli) -> ExitCode {
     init_tracing();
     match execute(cli).await {
         Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("error: {message}");
-            ExitCode::FAILURE
+        Err(err) => {
+            eprintln!("error: {err}");
+            err.exit_code()
         }
     }
 }
@@ -134,15 +187,15 @@ fn init_tracing() {
         .try_init();
 }
 
-async fn open(url: &str, migrate: bool) -> Result<DatabaseConnection, String> {
-    let db = store::connect(url).await.map_err(|e| e.to_string())?;
+async fn open(url: &str, migrate: bool) -> Result<DatabaseConnection, CliError> {
+    let db = store::connect(url).await?;
     if migrate {
-        store::migrate(&db).await.map_err(|e| e.to_string())?;
+        store::migrate(&db).await?;
     }
     Ok(db)
 }
 
-async fn execute(cli: Cli) -> Result<(), String> {
+async fn execute(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Migrate => {
             open(&cli.database_url, true).await?;
@@ -152,15 +205,13 @@ async fn execute(cli: Cli) -> Result<(), String> {
         Command::Serve(args) => serve(&cli.database_url, args).await,
         Command::Tenant(TenantCommand::Create { slug }) => {
             let db = open(&cli.database_url, true).await?;
-            let tenant = write::tenants::create(&db, &Actor::cli(), &slug)
-                .await
-                .map_err(|e| e.to_string())?;
+            let tenant = write::tenants::create(&db, &Actor::cli(), &slug).await?;
             println!("{}", tenant.slug);
             Ok(())
         }
         Command::Tenant(TenantCommand::List) => {
             let db = open(&cli.database_url, true).await?;
-            for tenant in tenants::list(&db).await.map_err(|e| e.to_string())? {
+            for tenant in tenants::list(&db).await? {
                 println!("{}\t{}", tenant.slug, tenant.id);
             }
             Ok(())
@@ -172,21 +223,21 @@ async fn execute(cli: Cli) -> Result<(), String> {
             name,
         }) => {
             let db = open(&cli.database_url, true).await?;
-            let tenant = tenants::by_slug(&db, &tenant)
-                .await
-                .map_err(|e| e.to_string())?;
+            let tenant = tenants::by_slug(&db, &tenant).await?;
             let (kind, user_id) = match (scim, user) {
                 (true, None) => (credentials::Kind::Scim, None),
                 (false, Some(user_name)) => {
-                    let user = users::by_user_name(&db, &tenant.id, &user_name)
-                        .await
-                        .map_err(|e| e.to_string())?;
+                    let user = users::by_user_name(&db, &tenant.id, &user_name).await?;
                     if !user.active() {
-                        return Err(format!("user {user_name} is archived"));
+                        return Err(CliError::Refused(format!("user {user_name} is archived")));
                     }
                     (credentials::Kind::User, Some(user.id))
                 }
-                _ => return Err("say which kind of token: --scim, or --user NAME".into()),
+                _ => {
+                    return Err(CliError::Refused(
+                        "say which kind of token: --scim, or --user NAME".into(),
+                    ));
+                }
             };
             let (_, secret) = write::credentials::create(
                 &db,
@@ -196,8 +247,7 @@ async fn execute(cli: Cli) -> Result<(), String> {
                 user_id.as_deref(),
                 &name,
             )
-            .await
-            .map_err(|e| e.to_string())?;
+            .await?;
             println!("{secret}");
             Ok(())
         }
@@ -208,9 +258,7 @@ async fn execute(cli: Cli) -> Result<(), String> {
             email,
         }) => {
             let db = open(&cli.database_url, true).await?;
-            let tenant = tenants::by_slug(&db, &tenant)
-                .await
-                .map_err(|e| e.to_string())?;
+            let tenant = tenants::by_slug(&db, &tenant).await?;
             let user = create_local_user(
                 &db,
                 &tenant.id,
@@ -224,13 +272,8 @@ async fn execute(cli: Cli) -> Result<(), String> {
         }
         Command::Token(TokenCommand::List { tenant }) => {
             let db = open(&cli.database_url, true).await?;
-            let tenant = tenants::by_slug(&db, &tenant)
-                .await
-                .map_err(|e| e.to_string())?;
-            for c in credentials::list(&db, &tenant.id)
-                .await
-                .map_err(|e| e.to_string())?
-            {
+            let tenant = tenants::by_slug(&db, &tenant).await?;
+            for c in credentials::list(&db, &tenant.id).await? {
                 let kind = match c.kind {
                     credentials::Kind::Scim => "scim",
                     credentials::Kind::User => "user",
@@ -246,28 +289,24 @@ async fn execute(cli: Cli) -> Result<(), String> {
         }
         Command::Token(TokenCommand::Revoke { id }) => {
             let db = open(&cli.database_url, true).await?;
-            let credential = credentials::by_id(&db, &id)
-                .await
-                .map_err(|e| e.to_string())?;
-            write::credentials::revoke(&db, &credential.tenant_id, &Actor::cli(), &id)
-                .await
-                .map_err(|e| e.to_string())?;
+            let credential = credentials::by_id(&db, &id).await?;
+            write::credentials::revoke(&db, &credential.tenant_id, &Actor::cli(), &id).await?;
             eprintln!("revoked {id}");
             Ok(())
         }
     }
 }
 
-async fn serve(url: &str, args: ServeArgs) -> Result<(), String> {
+async fn serve(url: &str, args: ServeArgs) -> Result<(), CliError> {
     let db = open(url, !args.skip_migrations).await?;
     bootstrap(&db, &args.listen).await?;
-    let state = AppState::new(db).map_err(|e| e.to_string())?;
+    let state = AppState::new(db)?;
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
-    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let addr = listener.local_addr()?;
     tracing::info!(%addr, "serving SCIM at http://{addr}/scim/v2");
-    app::serve(listener, state).await.map_err(|e| e.to_string())
+    app::serve(listener, state).await.map_err(CliError::from)
 }
 
 /// Creates a local user with security profiles and an optional primary email.
@@ -277,7 +316,7 @@ async fn create_local_user(
     user_name: &str,
     security_profiles: &[String],
     email: Option<&str>,
-) -> Result<User, String> {
+) -> Result<User, CliError> {
     let mut doc = Map::new();
     doc.insert("userName".into(), Value::String(user_name.to_string()));
     if let Some(email) = email {
@@ -292,22 +331,16 @@ async fn create_local_user(
     );
     write::users::create(db, tenant_id, &Actor::cli(), Surface::Local, doc)
         .await
-        .map_err(|e| e.to_string())
+        .map_err(CliError::from)
 }
 
 /// On an empty database: tenant `default` with a SCIM token, and a local `admin` user
 /// (Administrator) with an admin API token, printed once.
-async fn bootstrap(db: &DatabaseConnection, listen: &str) -> Result<(), String> {
-    if !tenants::list(db)
-        .await
-        .map_err(|e| e.to_string())?
-        .is_empty()
-    {
+async fn bootstrap(db: &DatabaseConnection, listen: &str) -> Result<(), CliError> {
+    if !tenants::list(db).await?.is_empty() {
         return Ok(());
     }
-    let tenant = write::tenants::create(db, &Actor::cli(), "default")
-        .await
-        .map_err(|e| e.to_string())?;
+    let tenant = write::tenants::create(db, &Actor::cli(), "default").await?;
     let (_, secret) = write::credentials::create(
         db,
         &tenant.id,
@@ -316,8 +349,7 @@ async fn bootstrap(db: &DatabaseConnection, listen: &str) -> Result<(), String> 
         None,
         "bootstrap",
     )
-    .await
-    .map_err(|e| e.to_string())?;
+    .await?;
     let admin = create_local_user(
         db,
         &tenant.id,
@@ -334,8 +366,7 @@ async fn bootstrap(db: &DatabaseConnection, listen: &str) -> Result<(), String> 
         Some(&admin.id),
         "bootstrap",
     )
-    .await
-    .map_err(|e| e.to_string())?;
+    .await?;
     println!("Created tenant \"default\" with a SCIM token (shown only this once):");
     println!();
     println!("    {secret}");
