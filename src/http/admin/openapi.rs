@@ -70,11 +70,22 @@ const ROUTES: &[(&str, &str, &str, &str)] = &[
         "CSV import (?dryRun=true|false), matched by email; all rows or none",
         "per column; CreateUser for new users",
     ),
-    ("get", "/settings", "Tenant settings", "ViewUsers"),
+    (
+        "post",
+        "/users/{id}/hand-over",
+        "Hand a local user over to the identity provider",
+        "EditUser + ArchiveUser + every permission of the user's profiles",
+    ),
+    (
+        "get",
+        "/settings",
+        "Tenant settings (with ETag)",
+        "ViewUsers",
+    ),
     (
         "patch",
         "/settings",
-        "Merge patch of the tenant settings",
+        "Merge patch of the tenant settings (If-Match honoured)",
         "ManageSettings",
     ),
     (
@@ -119,11 +130,7 @@ pub async fn document() -> Json<Value> {
     }
     for kind in CatalogKind::ALL {
         let base = format!("/{}", kind.segment());
-        let permission = if kind == CatalogKind::SecurityProfile {
-            "ManageSettings"
-        } else {
-            "ManageRoutingSettings"
-        };
+        let permission = crate::write::catalogs::write_permission(kind).as_str();
         add(
             "get",
             base.clone(),
