@@ -1,0 +1,146 @@
+//! Writes of many users at once, all or none: the admin bulk edit and the CSV import.
+
+use sea_orm::DatabaseConnection;
+use serde_json::{Map, Value};
+
+use super::{
+    TenantContext, check, needs_agent_id, next_version, plan, set_agent_id, validate, view_of,
+};
+use crate::domain::audit::{Actor, Entry, diff};
+use crate::domain::user::{ManagedBy, User};
+use crate::domain::validation::Surface;
+use crate::domain::{Error, Refusal, Result};
+use crate::store::{self, audit, users};
+use crate::write::{begin, commit, retry};
+
+/// Changes several users in one transaction: all of them, or none. `change` computes each
+/// new document; a concurrent change of any of them runs the whole batch again.
+pub async fn update_many<F>(
+    db: &DatabaseConnection,
+    tenant_id: &str,
+    actor: &Actor,
+    surface: Surface,
+    action: &str,
+    ids: &[String],
+    change: F,
+) -> Result<Vec<User>>
+where
+    F: Fn(&User) -> Result<Map<String, Value>>,
+{
+    let ctx = TenantContext::load(db, tenant_id).await?;
+    retry(|| async {
+        let txn = begin(db).await?;
+        let mut done = Vec::with_capacity(ids.len());
+        for id in ids {
+            let current = users::get_in(&txn, tenant_id, id, view_of(surface)).await?;
+            let mut attributes = change(&current)?;
+            if attributes == current.attributes {
+                done.push(current);
+                continue;
+            }
+            validate(&mut attributes, Some(&current.attributes), &ctx, surface)?;
+            if needs_agent_id(&attributes) {
+                let next =
+                    users::next_agent_id(&txn, tenant_id, ctx.settings.agent_id_start).await?;
+                set_agent_id(&mut attributes, next);
+            }
+            let (next, entry) = next_version(&current, attributes, tenant_id, actor, action);
+            let checks = plan(actor, &ctx, surface, Some(&current), &next, None)?;
+            users::update(&txn, &next, current.version).await?;
+            check(&txn, tenant_id, &checks).await?;
+            audit::record(&txn, &entry).await?;
+            done.push(next);
+        }
+        commit(txn).await?;
+        Ok(done)
+    })
+    .await
+}
+
+/// One planned change of an import.
+#[derive(Debug, Clone)]
+pub enum Plan {
+    Create(Map<String, Value>),
+    Update {
+        current: User,
+        attributes: Map<String, Value>,
+    },
+}
+
+/// Applies already-validated plans in one transaction: all of them, or none. A user changed
+/// since it was read makes the whole batch fail with a conflict.
+pub async fn apply(
+    db: &DatabaseConnection,
+    tenant_id: &str,
+    actor: &Actor,
+    action: &str,
+    plans: Vec<Plan>,
+) -> Result<(usize, usize)> {
+    let ctx = TenantContext::load(db, tenant_id).await?;
+    let txn = begin(db).await?;
+    let mut agent_ids = users::AgentIds::load(&txn, tenant_id, ctx.settings.agent_id_start).await?;
+    let (mut created, mut updated) = (0, 0);
+    for plan_item in plans {
+        match plan_item {
+            Plan::Create(mut attributes) => {
+                if ctx.settings.idp_managed {
+                    return Err(Error::conflict(
+                        Refusal::LocalCreationOff,
+                        "the tenant's users are managed by its identity provider: local creation is off",
+                    ));
+                }
+                attributes.entry("active").or_insert(Value::Bool(true));
+                if needs_agent_id(&attributes) {
+                    set_agent_id(&mut attributes, agent_ids.allocate());
+                }
+                let now = store::now_us();
+                let user = User {
+                    id: store::new_id(),
+                    tenant_id: tenant_id.to_string(),
+                    managed_by: ManagedBy::Local,
+                    version: 1,
+                    created_us: now,
+                    modified_us: now,
+                    attributes,
+                };
+                let implicit = ctx.catalogs.least_privileged_profile();
+                let checks = plan(
+                    actor,
+                    &ctx,
+                    Surface::Local,
+                    None,
+                    &user,
+                    implicit.as_deref(),
+                )?;
+                let entry = Entry::new(
+                    tenant_id,
+                    actor,
+                    "user.create",
+                    "user",
+                    &user.id,
+                    diff(None, Some(&user.attributes)),
+                );
+                users::insert(&txn, &user).await?;
+                check(&txn, tenant_id, &checks).await?;
+                audit::record(&txn, &entry).await?;
+                created += 1;
+            }
+            Plan::Update {
+                current,
+                mut attributes,
+            } => {
+                if needs_agent_id(&attributes) {
+                    set_agent_id(&mut attributes, agent_ids.allocate());
+                }
+                let (next, entry) = next_version(&current, attributes, tenant_id, actor, action);
+                let checks = plan(actor, &ctx, Surface::Local, Some(&current), &next, None)?;
+                users::update(&txn, &next, current.version).await?;
+                check(&txn, tenant_id, &checks).await?;
+                audit::record(&txn, &entry).await?;
+                updated += 1;
+            }
+        }
+    }
+    commit(txn).await?;
+    Ok((created, updated))
+}
