@@ -7,7 +7,8 @@ use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::harness::{
-    CONTACT_CENTRE, TestApp, TestResponse, USER_SCHEMA, boss, catalog, member_ids, patch_op, view,
+    CONTACT_CENTRE, GROUP_SCHEMA, TestApp, TestResponse, USER_SCHEMA, boss, catalog, member_ids,
+    patch_op, q, view,
 };
 
 const EVERY_PERMISSION: [&str; 9] = [
@@ -206,6 +207,57 @@ async fn a_profile_manager_grants_and_defines_only_what_it_holds() {
     r.assert_admin_ok(201);
 }
 
+#[tokio::test]
+async fn profiles_cannot_be_climbed_through_creation_or_bulk_edits() {
+    let app = TestApp::new().await;
+    let boss = boss(&app).await;
+    catalog(
+        &app,
+        &boss,
+        "security-profiles",
+        json!({"name": "Recruiter", "permissions": ["ViewUsers", "CreateUser", "EditUser"]}),
+    )
+    .await;
+    let (_, recruiter) = app.admin_token("recruiter", &["Recruiter"]).await;
+    let r = app
+        .admin(
+            &recruiter,
+            Method::POST,
+            "/users",
+            Some(json!({"userName": "accomplice", "securityProfiles": ["Administrator"]})),
+        )
+        .await;
+    r.assert_admin_error(403, "forbidden");
+    let r = app
+        .admin(
+            &boss,
+            Method::GET,
+            &format!("/users?filter={}", q("userName eq \"accomplice\"")),
+            None,
+        )
+        .await;
+    assert_eq!(r.assert_admin_ok(200)["totalResults"], 0, "{}", r.body);
+
+    let (sup_id, sup) = app.admin_token("sup", &["Supervisor"]).await;
+    let r = app
+        .admin(
+            &sup,
+            Method::PATCH,
+            "/users",
+            Some(json!({"ids": [sup_id], "set": {"securityProfiles": ["Administrator"]}})),
+        )
+        .await;
+    if r.status == StatusCode::FORBIDDEN {
+        r.assert_admin_error(403, "forbidden");
+    } else {
+        r.assert_admin_error(400, "bulk_failed");
+        assert_eq!(r.body["failures"][0]["error"], "forbidden", "{}", r.body);
+    }
+    assert_eq!(profiles(&view(&app, &boss, &sup_id).await), ["Supervisor"]);
+    let r = app.admin(&sup, Method::GET, "/credentials", None).await;
+    r.assert_admin_error(403, "forbidden");
+}
+
 // ---- 2. tenant lock-out --------------------------------------------------------------------
 
 #[tokio::test]
@@ -278,6 +330,68 @@ async fn the_last_administrator_cannot_archive_demote_or_hand_over_itself() {
 }
 
 #[tokio::test]
+async fn the_last_administrator_cannot_be_demoted_by_a_bulk_edit() {
+    let app = TestApp::new().await;
+    let (boss_id, boss) = app.admin_token("boss", &["Administrator"]).await;
+    let r = app
+        .admin(
+            &boss,
+            Method::PATCH,
+            "/users",
+            Some(json!({"ids": [boss_id], "set": {"securityProfiles": ["Supervisor"]}})),
+        )
+        .await;
+    r.assert_admin_error(409, "last_administrator");
+    assert!(is_full_administrator(&view(&app, &boss, &boss_id).await));
+}
+
+#[tokio::test]
+async fn the_profile_the_last_administrator_relies_on_keeps_its_permissions() {
+    let app = TestApp::new().await;
+    let (boss_id, boss) = app.admin_token("boss", &["Administrator"]).await;
+    let everything = catalog(
+        &app,
+        &boss,
+        "security-profiles",
+        json!({"name": "Everything", "permissions": EVERY_PERMISSION}),
+    )
+    .await;
+    let (_, heir) = app.admin_token("heir", &["Everything"]).await;
+    set_profiles(&app, &heir, &boss_id, &["Supervisor"])
+        .await
+        .assert_admin_ok(200);
+
+    let path = format!("/security-profiles/{everything}");
+    let fewer: Vec<&str> = EVERY_PERMISSION
+        .into_iter()
+        .filter(|p| *p != "ManageSettings")
+        .collect();
+    let r = app
+        .admin(
+            &heir,
+            Method::PATCH,
+            &path,
+            Some(json!({"permissions": fewer})),
+        )
+        .await;
+    r.assert_admin_error(409, "last_administrator");
+    assert_eq!(
+        permissions(&security_profile(&app, &heir, "Everything").await),
+        EVERY_PERMISSION
+    );
+    let r = app.admin(&heir, Method::DELETE, &path, None).await;
+    r.assert_admin_error(409, "in_use");
+    app.admin(
+        &heir,
+        Method::PATCH,
+        "/settings",
+        Some(json!({"agentIdStart": 4000})),
+    )
+    .await
+    .assert_admin_ok(200);
+}
+
+#[tokio::test]
 async fn of_two_administrators_one_can_demote_the_other_but_not_then_itself() {
     let app = TestApp::new().await;
     let (a_id, a) = app.admin_token("boss-a", &["Administrator"]).await;
@@ -298,6 +412,8 @@ async fn two_administrators_demoting_each_other_at_once_never_both_succeed() {
     let (a_id, a) = app.admin_token("boss-a", &["Administrator"]).await;
     let (b_id, b) = app.admin_token("boss-b", &["Administrator"]).await;
     let (_, watcher) = app.admin_token("watcher", &["Supervisor"]).await;
+    // Successful changes of each user's profiles, each of which has one audit record.
+    let (mut changes_of_a, mut changes_of_b) = (0, 0);
 
     for round in 0..10 {
         let (ra, rb) = tokio::join!(
@@ -330,12 +446,22 @@ async fn two_administrators_demoting_each_other_at_once_never_both_succeed() {
             set_profiles(&app, &a, &b_id, &["Administrator"])
                 .await
                 .assert_admin_ok(200);
+            changes_of_b += 2;
         }
         if !a_full {
             set_profiles(&app, &b, &a_id, &["Administrator"])
                 .await
                 .assert_admin_ok(200);
+            changes_of_a += 2;
         }
+    }
+    for (id, expected) in [(&a_id, changes_of_a), (&b_id, changes_of_b)] {
+        let updates = audit_actions(&app, &watcher, id)
+            .await
+            .iter()
+            .filter(|a| *a == "user.update")
+            .count();
+        assert_eq!(updates, expected, "audit records of {id}");
     }
 }
 
@@ -441,6 +567,89 @@ async fn an_idp_cannot_take_a_local_users_name_or_group_it() {
 }
 
 #[tokio::test]
+async fn an_idp_cannot_rename_its_user_to_a_local_users_name() {
+    let app = TestApp::new().await;
+    let boss = boss(&app).await;
+    let local = local_user(&app, &boss, "local.agent").await;
+    let idp = app.user("idp.agent").await;
+    let path = format!("/Users/{idp}");
+
+    let refusals = [
+        app.post(
+            "/Users",
+            json!({"schemas": [USER_SCHEMA], "userName": "LOCAL.Agent"}),
+        )
+        .await,
+        app.put(
+            &path,
+            json!({"schemas": [USER_SCHEMA], "userName": "local.agent"}),
+        )
+        .await,
+        app.patch(
+            &path,
+            patch_op(json!([{"op": "replace", "path": "userName", "value": "Local.Agent"}])),
+        )
+        .await,
+    ];
+    for r in refusals {
+        r.assert_error(409, Some("uniqueness"));
+        assert!(
+            r.body["detail"]
+                .as_str()
+                .is_some_and(|d| d.contains("local user")),
+            "{}",
+            r.body
+        );
+    }
+    assert_eq!(app.fetch(&path).await["userName"], "idp.agent");
+    assert_eq!(view(&app, &boss, &local).await["userName"], "local.agent");
+}
+
+#[tokio::test]
+async fn scim_group_writes_skip_local_members_and_lookups_miss_them() {
+    let app = TestApp::new().await;
+    let boss = boss(&app).await;
+    let local = local_user(&app, &boss, "local.agent").await;
+    let idp = app.user("idp.agent").await;
+    let members = json!([{"value": local}, {"value": idp}]);
+
+    let r = app
+        .post(
+            "/Groups",
+            json!({"schemas": [GROUP_SCHEMA], "displayName": "Floor", "members": members}),
+        )
+        .await;
+    r.assert_ok(201);
+    assert_eq!(member_ids(&r.body), [idp.as_str()]);
+    let group = r.body["id"].as_str().expect("id").to_string();
+    let r = app
+        .put(
+            &format!("/Groups/{group}"),
+            json!({"schemas": [GROUP_SCHEMA], "displayName": "Floor", "members": members}),
+        )
+        .await;
+    r.assert_ok(200);
+    assert_eq!(member_ids(&r.body), [idp.as_str()]);
+    assert_eq!(view(&app, &boss, &local).await["groups"], json!([]));
+
+    assert!(
+        app.find_users(&format!("id eq \"{local}\""))
+            .await
+            .is_empty()
+    );
+    let r = app
+        .post(
+            "/.search",
+            json!({
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+                "filter": "userName eq \"local.agent\""
+            }),
+        )
+        .await;
+    assert!(r.ids().is_empty(), "{}", r.body);
+}
+
+#[tokio::test]
 async fn a_handed_over_user_becomes_the_idps_once() {
     let app = TestApp::new().await;
     let boss = boss(&app).await;
@@ -543,6 +752,193 @@ async fn the_routing_profile_race_across_two_instances_on_one_database() {
     let app = TestApp::new().await;
     let other = app.instance().await;
     routing_profile_race(&app, &other).await;
+}
+
+/// The names a view's attribute holds: a string, or a list of strings or of objects with a
+/// `name` or `value`.
+fn names_in(value: &Value) -> Vec<String> {
+    let one = |v: &Value| -> Option<String> {
+        v.as_str()
+            .or_else(|| v["name"].as_str())
+            .or_else(|| v["value"].as_str())
+            .map(str::to_string)
+    };
+    match value {
+        Value::Array(items) => items.iter().filter_map(one).collect(),
+        other => one(other).into_iter().collect(),
+    }
+}
+
+/// 10 rounds of a catalog entry's DELETE (sent to `deleter`) racing a user PATCH naming it
+/// (sent to `patcher`), for any catalog: afterwards every name the user holds is in the
+/// catalog, and the user can still be edited.
+async fn catalog_entry_race(
+    (deleter, patcher): (&TestApp, &TestApp),
+    (boss, user): (&str, &str),
+    segment: &str,
+    attr: &str,
+    entry: fn(u32) -> (Value, String),
+    assign: fn(&str) -> Value,
+) {
+    for round in 0..10 {
+        let (body, name) = entry(round);
+        let id = catalog(deleter, boss, segment, body).await;
+        let path = format!("/{segment}/{id}");
+        let (deleted, patched) = tokio::join!(
+            deleter.admin(boss, Method::DELETE, &path, None),
+            patch_user(patcher, boss, user, assign(&name)),
+        );
+        if deleted.status != StatusCode::NO_CONTENT {
+            deleted.assert_admin_error(409, "in_use");
+        }
+        if patched.status != StatusCode::OK {
+            patched.assert_admin_error(400, "invalid_value");
+        }
+        let field = match segment {
+            "hierarchy" => "path",
+            "callback-numbers" => "number",
+            _ => "name",
+        };
+        let existing: Vec<String> = catalog_items(deleter, boss, segment)
+            .await
+            .iter()
+            .map(|i| i[field].as_str().expect("name").to_string())
+            .collect();
+        let held = names_in(&view(deleter, boss, user).await[attr]);
+        for n in &held {
+            assert!(
+                existing.contains(n),
+                "{segment} round {round}: the user names missing {n:?}; catalog {existing:?}"
+            );
+        }
+        assert_eq!(
+            existing.contains(&name),
+            deleted.status != StatusCode::NO_CONTENT,
+            "{segment} round {round}"
+        );
+        assert_eq!(
+            held.contains(&name),
+            patched.status == StatusCode::OK,
+            "{segment} round {round}: {held:?}"
+        );
+        let r = patch_user(
+            deleter,
+            boss,
+            user,
+            json!({"mediaLessMode": round % 2 == 0}),
+        )
+        .await;
+        r.assert_admin_ok(200);
+    }
+}
+
+#[tokio::test]
+async fn no_catalog_entry_deleted_while_a_user_takes_it_is_left_dangling() {
+    let app = TestApp::new().await;
+    let other = app.instance().await;
+    let boss = boss(&app).await;
+    let user = local_user(&app, &boss, "racer").await;
+    catalog_entry_race(
+        (&app, &other),
+        (&boss, &user),
+        "skills",
+        "skills",
+        |i| {
+            let name = format!("Skill {i}");
+            (json!({"name": name}), name)
+        },
+        |name| json!({"skills": [{"name": name, "level": 3}]}),
+    )
+    .await;
+    catalog_entry_race(
+        (&app, &other),
+        (&boss, &user),
+        "hierarchy",
+        "agentHierarchy",
+        |i| {
+            let path = format!("EMEA/Team {i}");
+            (json!({"path": path}), path)
+        },
+        |path| json!({"agentHierarchy": path}),
+    )
+    .await;
+    catalog_entry_race(
+        (&app, &other),
+        (&boss, &user),
+        "callback-numbers",
+        "callbackNumbers",
+        |i| {
+            let number = format!("+4420712345{i:02}");
+            (json!({"number": number}), number)
+        },
+        |number| json!({"callbackNumbers": [number]}),
+    )
+    .await;
+    catalog_entry_race(
+        (&app, &other),
+        (&boss, &user),
+        "security-profiles",
+        "securityProfiles",
+        |i| {
+            let name = format!("Temp {i}");
+            (json!({"name": name, "permissions": ["ViewUsers"]}), name)
+        },
+        |name| json!({"securityProfiles": ["Agent", name]}),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_routing_profile_renamed_while_a_user_takes_it_is_never_left_dangling() {
+    let app = TestApp::new().await;
+    let boss = boss(&app).await;
+    let user = local_user(&app, &boss, "racer").await;
+    for round in 0..20 {
+        let name = format!("Queue {round}");
+        let id = catalog(&app, &boss, "routing-profiles", json!({"name": name})).await;
+        let path = format!("/routing-profiles/{id}");
+        let (renamed, patched) = tokio::join!(
+            app.admin(
+                &boss,
+                Method::PATCH,
+                &path,
+                Some(json!({"name": format!("Renamed {round}")}))
+            ),
+            patch_user(&app, &boss, &user, json!({"routingProfile": name})),
+        );
+        if renamed.status != StatusCode::OK {
+            renamed.assert_admin_error(409, "in_use");
+        }
+        if patched.status != StatusCode::OK {
+            patched.assert_admin_error(400, "invalid_value");
+        }
+        let existing: Vec<String> = catalog_items(&app, &boss, "routing-profiles")
+            .await
+            .iter()
+            .map(|i| i["name"].as_str().expect("name").to_string())
+            .collect();
+        let named = view(&app, &boss, &user).await["routingProfile"].clone();
+        assert!(
+            named.is_null()
+                || named
+                    .as_str()
+                    .is_some_and(|n| existing.iter().any(|e| e == n)),
+            "round {round}: the user names a missing routing profile {named}; catalog {existing:?}"
+        );
+        assert_eq!(
+            existing.contains(&name),
+            renamed.status != StatusCode::OK,
+            "round {round}"
+        );
+        assert_eq!(
+            named == name.as_str(),
+            patched.status == StatusCode::OK,
+            "round {round}"
+        );
+        patch_user(&app, &boss, &user, json!({"mediaLessMode": round % 2 == 0}))
+            .await
+            .assert_admin_ok(200);
+    }
 }
 
 // ---- 5. settings -------------------------------------------------------------------------
