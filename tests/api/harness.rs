@@ -16,6 +16,8 @@ pub struct TestApp {
     pub db: DatabaseConnection,
     pub token: String,
     pub tenant_id: String,
+    /// The database's URL, for opening more connection pools on it.
+    pub database_url: String,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -57,7 +59,7 @@ impl TestResponse {
     }
 }
 
-async fn fresh_database() -> (DatabaseConnection, Option<tempfile::TempDir>) {
+async fn fresh_database() -> (DatabaseConnection, String, Option<tempfile::TempDir>) {
     match std::env::var("ROLLCALL_TEST_DATABASE_URL") {
         Ok(server) if !server.is_empty() => {
             let admin = store::connect(&server)
@@ -70,16 +72,17 @@ async fn fresh_database() -> (DatabaseConnection, Option<tempfile::TempDir>) {
                 .expect("create test database");
             admin.close().await.ok();
             let base = server.rsplit_once('/').map(|(b, _)| b).unwrap_or(&server);
-            let db = store::connect(&format!("{base}/{name}"))
+            let url = format!("{base}/{name}");
+            let db = store::connect(&url)
                 .await
                 .expect("connect to test database");
-            (db, None)
+            (db, url, None)
         }
         _ => {
             let dir = tempfile::tempdir().expect("temp dir");
             let url = format!("sqlite://{}/rollcall.db?mode=rwc", dir.path().display());
             let db = store::connect(&url).await.expect("open SQLite");
-            (db, Some(dir))
+            (db, url, Some(dir))
         }
     }
 }
@@ -87,7 +90,7 @@ async fn fresh_database() -> (DatabaseConnection, Option<tempfile::TempDir>) {
 impl TestApp {
     /// The application on a fresh, migrated database with tenant `acme` and a SCIM token.
     pub async fn new() -> TestApp {
-        let (db, dir) = fresh_database().await;
+        let (db, database_url, dir) = fresh_database().await;
         store::migrate(&db).await.expect("migrate");
         let tenant =
             rollcall::write::tenants::create(&db, &rollcall::domain::audit::Actor::cli(), "acme")
@@ -103,7 +106,26 @@ impl TestApp {
             db,
             token,
             tenant_id: tenant.id,
+            database_url,
             _dir: dir,
+        }
+    }
+
+    /// A second, independent instance of the application on the same database: its own
+    /// connection pool and router, as a second server process would have. It must not
+    /// outlive `self`, which owns the SQLite file's directory.
+    pub async fn instance(&self) -> TestApp {
+        let db = store::connect(&self.database_url)
+            .await
+            .expect("second connection pool");
+        let state = AppState::new(db.clone()).expect("schemas");
+        TestApp {
+            router: router(state),
+            db,
+            token: self.token.clone(),
+            tenant_id: self.tenant_id.clone(),
+            database_url: self.database_url.clone(),
+            _dir: None,
         }
     }
 

@@ -17,3 +17,4 @@ mod import;
 mod limits;
 mod pagination;
 mod users;
+mod write_path;
