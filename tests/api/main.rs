@@ -12,6 +12,7 @@ mod differential;
 mod discovery;
 mod domain;
 mod explain;
+mod fuzz;
 mod groups;
 mod idp;
 mod import;
