@@ -34,8 +34,42 @@ impl<S: Send + Sync> FromRequest<S> for ScimBody {
         }
         let value = serde_json::from_slice(&bytes)
             .map_err(|e| ScimError::invalid_syntax(format!("the body is not valid JSON: {e}")))?;
+        if has_nul(&value) {
+            return Err(ScimError::invalid_value(
+                "text must not contain the NUL character (U+0000)",
+            ));
+        }
         Ok(ScimBody(value))
     }
+}
+
+/// Whether any key or string of a document holds U+0000, which no stored text may contain
+/// (PostgreSQL refuses it; SQLite would store it): refused alike on both databases.
+fn has_nul(value: &Value) -> bool {
+    match value {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(items) => items.iter().any(has_nul),
+        Value::Object(fields) => fields.iter().any(|(k, v)| k.contains('\0') || has_nul(v)),
+        _ => false,
+    }
+}
+
+/// Refuses a request whose path or query carries an encoded NUL (`%00`): no id or value
+/// may contain it. 400, as a SCIM error, on every surface and both databases.
+pub async fn refuse_nul(request: Request, next: axum::middleware::Next) -> Response {
+    let uri = request.uri();
+    let encoded_nul = |text: &str| {
+        text.as_bytes()
+            .windows(3)
+            .any(|w| w.eq_ignore_ascii_case(b"%00"))
+    };
+    if encoded_nul(uri.path()) || uri.query().is_some_and(encoded_nul) {
+        return ScimError::invalid_value(
+            "the request URL must not contain the NUL character (%00)",
+        )
+        .into_response();
+    }
+    next.run(request).await
 }
 
 /// The query parameters, names as sent.

@@ -69,6 +69,11 @@ pub fn unique_err(err: DbErr, field: &str, detail: String) -> Error {
     if text.contains("database is locked") || text.contains("database table is locked") {
         return Error::VersionConflict;
     }
+    // PostgreSQL refuses U+0000 in text (SQLSTATE 22021); the HTTP surface already refuses
+    // it, this keeps any other path from answering 500.
+    if text.contains("invalid byte sequence") && text.contains("0x00") {
+        return Error::invalid_input("text must not contain the NUL character (U+0000)");
+    }
     Error::Internal(text)
 }
 

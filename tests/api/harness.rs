@@ -59,7 +59,10 @@ impl TestResponse {
     }
 }
 
-async fn fresh_database() -> (DatabaseConnection, String, Option<tempfile::TempDir>) {
+/// A fresh, empty database's URL: a new PostgreSQL database on the server named by
+/// `ROLLCALL_TEST_DATABASE_URL` when it is set, else a SQLite file in a new temp dir (kept
+/// alive by the returned guard).
+pub async fn fresh_database_url() -> (String, Option<tempfile::TempDir>) {
     match std::env::var("ROLLCALL_TEST_DATABASE_URL") {
         Ok(server) if !server.is_empty() => {
             let admin = store::connect(&server)
@@ -72,19 +75,20 @@ async fn fresh_database() -> (DatabaseConnection, String, Option<tempfile::TempD
                 .expect("create test database");
             admin.close().await.ok();
             let base = server.rsplit_once('/').map(|(b, _)| b).unwrap_or(&server);
-            let url = format!("{base}/{name}");
-            let db = store::connect(&url)
-                .await
-                .expect("connect to test database");
-            (db, url, None)
+            (format!("{base}/{name}"), None)
         }
         _ => {
             let dir = tempfile::tempdir().expect("temp dir");
             let url = format!("sqlite://{}/rollcall.db?mode=rwc", dir.path().display());
-            let db = store::connect(&url).await.expect("open SQLite");
-            (db, url, Some(dir))
+            (url, Some(dir))
         }
     }
+}
+
+async fn fresh_database() -> (DatabaseConnection, String, Option<tempfile::TempDir>) {
+    let (url, dir) = fresh_database_url().await;
+    let db = store::connect(&url).await.expect("open the test database");
+    (db, url, dir)
 }
 
 impl TestApp {

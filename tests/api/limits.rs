@@ -355,3 +355,53 @@ async fn more_than_1000_values_are_refused_and_nothing_changes() {
         "{detail}"
     );
 }
+
+#[tokio::test]
+async fn the_nul_character_is_refused_everywhere_and_changes_nothing() {
+    let app = TestApp::new().await;
+    let user = app.user("alice").await;
+    // In a body: 400 invalidValue, nothing created or changed (PostgreSQL cannot store it,
+    // and SQLite refuses it alike).
+    app.post(
+        "/Users",
+        json!({"schemas": [USER_SCHEMA], "userName": "nul\u{0}name"}),
+    )
+    .await
+    .assert_error(400, Some("invalidValue"));
+    assert!(app.find_users("userName sw \"nul\"").await.is_empty());
+    app.patch(
+        &format!("/Users/{user}"),
+        patch_op(json!([{"op": "replace", "path": "title", "value": "a\u{0}b"}])),
+    )
+    .await
+    .assert_error(400, Some("invalidValue"));
+    assert!(
+        app.fetch(&format!("/Users/{user}"))
+            .await
+            .get("title")
+            .is_none()
+    );
+    // In a path or a query: 400, on SCIM and the admin API alike.
+    app.get("/Users/a%00b")
+        .await
+        .assert_error(400, Some("invalidValue"));
+    app.get("/Users?filter=userName%20eq%20%22a%00%22")
+        .await
+        .assert_error(400, Some("invalidValue"));
+    let token = crate::harness::boss(&app).await;
+    let r = app
+        .admin(&token, Method::DELETE, "/skills/a%00b", None)
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+    let r = app
+        .admin(
+            &token,
+            Method::POST,
+            "/skills",
+            Some(json!({"name": "x\u{0}"})),
+        )
+        .await;
+    r.assert_admin_error(400, "invalid_value");
+    let skills = app.admin(&token, Method::GET, "/skills", None).await;
+    assert_eq!(skills.assert_admin_ok(200)["items"], json!([]));
+}

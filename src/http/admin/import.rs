@@ -139,6 +139,12 @@ pub async fn import(
             )));
         }
     };
+    if body.contains('\0') {
+        return Err(AdminError::new(
+            Code::InvalidCsv,
+            "the file must not contain the NUL character (U+0000)",
+        ));
+    }
     let cc = state
         .registry
         .user
