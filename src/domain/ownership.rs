@@ -234,6 +234,62 @@ pub static REGISTRY: &[Ownership] = &[
     local(cc!("interactionCapacity"), Permission::EditUser),
 ];
 
+/// Why the admin surface may not edit an attribute of a user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotEditable {
+    /// Computed from other data (group membership).
+    Derived,
+    /// Owned by the identity provider for this (IdP-managed) user.
+    SsoOwned,
+    /// Editable, but the caller lacks this permission.
+    Needs(Permission),
+}
+
+impl std::fmt::Display for NotEditable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NotEditable::Derived => f.write_str("derived from group membership"),
+            NotEditable::SsoOwned => {
+                f.write_str("owned by the identity provider (SSO); change it there")
+            }
+            NotEditable::Needs(p) => write!(f, "requires the {} permission", p.as_str()),
+        }
+    }
+}
+
+/// Whether a caller holding `permissions` may edit the attribute `key` on the local
+/// surfaces, of a user managed locally (`local_user`) or by the identity provider. A
+/// locally-managed user is owned locally in full: its IdP-owned attributes need EditUser.
+pub fn admin_editability(
+    key: &str,
+    local_user: bool,
+    permissions: &std::collections::BTreeSet<Permission>,
+) -> Result<(), NotEditable> {
+    let (owner, admin) = match lookup(key) {
+        Some(entry) => (entry.owner, entry.admin),
+        // Descriptive attributes outside the registry are owned like `title`.
+        None => (Owner::Idp, AdminEdit::Never),
+    };
+    let needed = match (owner, admin) {
+        (Owner::Derived, _) => return Err(NotEditable::Derived),
+        (_, AdminEdit::Always(p)) => p,
+        (_, AdminEdit::LocalUsersOnly(p)) if local_user => p,
+        (_, AdminEdit::Never) if local_user => Permission::EditUser,
+        _ => return Err(NotEditable::SsoOwned),
+    };
+    if permissions.contains(&needed) {
+        Ok(())
+    } else {
+        Err(NotEditable::Needs(needed))
+    }
+}
+
+/// Whether the admin view shows an attribute among the user's attributes: not a write-only
+/// one (password) nor a derived one (groups, shown on its own).
+pub fn in_admin_view(key: &str) -> bool {
+    lookup(key).is_none_or(|o| o.scim != Mutability::WriteOnly && o.owner != Owner::Derived)
+}
+
 /// The registry row of a canonical attribute key, matched case-insensitively.
 pub fn lookup(attr: &str) -> Option<&'static Ownership> {
     REGISTRY.iter().find(|o| o.attr.eq_ignore_ascii_case(attr))
@@ -271,6 +327,30 @@ mod tests {
             let row = lookup(&format!("{CONTACT_CENTRE}:{own}")).expect("row");
             assert!(!row.from_template, "{own} is one user's own");
         }
+    }
+
+    #[test]
+    fn admin_editability_follows_the_owner_and_the_user() {
+        let all: std::collections::BTreeSet<Permission> = Permission::ALL.into_iter().collect();
+        let routing = format!("{CONTACT_CENTRE}:routingProfile");
+        assert_eq!(admin_editability(&routing, false, &all), Ok(()));
+        assert_eq!(
+            admin_editability("userName", false, &all),
+            Err(NotEditable::SsoOwned)
+        );
+        assert_eq!(admin_editability("userName", true, &all), Ok(()));
+        assert_eq!(
+            admin_editability("groups", true, &all),
+            Err(NotEditable::Derived)
+        );
+        let none = std::collections::BTreeSet::new();
+        assert_eq!(
+            admin_editability(&routing, false, &none),
+            Err(NotEditable::Needs(Permission::ManageRoutingSettings))
+        );
+        assert!(!in_admin_view("password"));
+        assert!(!in_admin_view("groups"));
+        assert!(in_admin_view("userName"));
     }
 
     #[test]

@@ -17,6 +17,7 @@ mod groups;
 mod idp;
 mod import;
 mod limits;
+mod logging;
 mod pagination;
 mod rng;
 mod users;

@@ -7,7 +7,7 @@ use serde_json::{Map, Value, json};
 use super::error::{AdminError, Code};
 use crate::domain::audit::Actor;
 use crate::domain::group::GroupRef;
-use crate::domain::ownership::{AdminEdit, Owner, Permission, lookup};
+use crate::domain::ownership::{NotEditable, admin_editability, in_admin_view};
 use crate::domain::user::{ManagedBy, User};
 use crate::domain::validation::{DEFAULT_REGION, unrecognised};
 use crate::scim::resource::{etag, format_time, normalize_value};
@@ -38,7 +38,7 @@ pub fn attributes(schema: &ResourceSchema) -> Vec<ViewAttr<'_>> {
         .core
         .attributes
         .iter()
-        .filter(|a| a.name != "password" && a.name != "groups")
+        .filter(|a| in_admin_view(&a.name))
         .map(|a| ViewAttr {
             name: &a.name,
             key: a.name.clone(),
@@ -57,26 +57,11 @@ pub fn attributes(schema: &ResourceSchema) -> Vec<ViewAttr<'_>> {
     out
 }
 
-/// Whether the caller may edit the attribute of this user here, and if not, why.
-pub fn editability(key: &str, user: Option<&User>, actor: &Actor) -> Result<(), String> {
+/// Whether the caller may edit the attribute of this user here, and if not, why (the
+/// registry decides; see `ownership::admin_editability`).
+pub fn editability(key: &str, user: Option<&User>, actor: &Actor) -> Result<(), NotEditable> {
     let local_user = user.is_none_or(|u| u.managed_by == ManagedBy::Local);
-    let (owner, admin) = match lookup(key) {
-        Some(entry) => (entry.owner, entry.admin),
-        // Descriptive attributes outside the registry are owned like `title`.
-        None => (Owner::Idp, AdminEdit::Never),
-    };
-    let needed = match (owner, admin) {
-        (Owner::Derived, _) => return Err("derived from group membership".into()),
-        (_, AdminEdit::Always(p)) => p,
-        (_, AdminEdit::LocalUsersOnly(p)) if local_user => p,
-        (_, AdminEdit::Never) if local_user => Permission::EditUser,
-        _ => return Err("owned by the identity provider (SSO); change it there".into()),
-    };
-    if actor.permissions.contains(&needed) {
-        Ok(())
-    } else {
-        Err(format!("requires the {} permission", needed.as_str()))
-    }
+    admin_editability(key, local_user, &actor.permissions)
 }
 
 fn get_value<'a>(user: &'a User, va: &ViewAttr<'_>) -> Option<&'a Value> {
@@ -97,7 +82,7 @@ pub fn render(schema: &ResourceSchema, user: &User, groups: &[GroupRef], actor: 
         }
         let verdict = match editability(&va.key, Some(user), actor) {
             Ok(()) => json!({"editable": true}),
-            Err(reason) => json!({"editable": false, "reason": reason}),
+            Err(reason) => json!({"editable": false, "reason": reason.to_string()}),
         };
         editable.insert(va.name.to_string(), verdict);
     }
@@ -175,16 +160,14 @@ pub fn merge(
         let key = va.map_or_else(|| "active".to_string(), |va| va.key.clone());
         match editability(&key, user, actor) {
             Ok(()) => targets.push((name, va, value)),
-            Err(reason) if reason.starts_with("owned by the identity provider") => {
-                sso.extend(touched(name, value))
-            }
-            Err(reason) if reason.starts_with("derived") => {
+            Err(NotEditable::SsoOwned) => sso.extend(touched(name, value)),
+            Err(NotEditable::Derived) => {
                 return Err(AdminError::new(
                     Code::ReadOnly,
-                    format!("{name} is {reason}"),
+                    format!("{name} is {}", NotEditable::Derived),
                 ));
             }
-            Err(reason) => forbidden.push(format!("{name} ({reason})")),
+            Err(reason @ NotEditable::Needs(_)) => forbidden.push(format!("{name} ({reason})")),
         }
     }
     if !sso.is_empty() {
