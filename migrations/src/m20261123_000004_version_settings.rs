@@ -1,10 +1,14 @@
-//! Versioned tenant settings, and the ManageSecurityProfiles permission.
+//! Versioned tenant settings, the ManageSecurityProfiles permission, and local users out of
+//! the identity provider's groups.
 //!
 //! - `tenants.settings_version`: settings are written with a compare-and-swap on it, and it
 //!   is the ETag of `GET /admin/v1/settings`.
-//! - Editing security profiles became its own permission, `ManageSecurityProfiles`. The
-//!   built-in Administrator profile holds every permission, so every tenant's Administrator
-//!   profile is set to the full list (it cannot be changed through the API afterwards).
+//! - Editing security profiles became its own permission, `ManageSecurityProfiles`, taken
+//!   over from `ManageSettings`: every security profile that holds `ManageSettings` gains it,
+//!   so nobody loses what they could do (the built-in Administrator, which held every
+//!   permission, holds every one again).
+//! - Local users are outside the identity provider's view: group memberships an identity
+//!   provider gave local users before this version are removed.
 
 use sea_orm_migration::prelude::*;
 
@@ -15,8 +19,6 @@ impl MigrationName for Migration {
         "m20261123_000004_version_settings"
     }
 }
-
-const ADMINISTRATOR: &str = r#"{"permissions":["ViewUsers","CreateUser","EditUser","ArchiveUser","DeleteUser","ManageRoutingSettings","ManageCredentials","ManageSettings","ManageSecurityProfiles"]}"#;
 
 #[sea_orm_migration::async_trait::async_trait]
 impl MigrationTrait for Migration {
@@ -34,13 +36,22 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        let update = Query::update()
-            .table(Alias::new("catalog_items"))
-            .value(Alias::new("data"), ADMINISTRATOR)
-            .and_where(Expr::col(Alias::new("kind")).eq("security_profile"))
-            .and_where(Expr::col(Alias::new("name_key")).eq("administrator"))
-            .to_owned();
-        manager.exec_stmt(update).await
+        let db = manager.get_connection();
+        db.execute_unprepared(
+            r#"UPDATE catalog_items
+               SET data = REPLACE(data, '"ManageSettings"', '"ManageSettings","ManageSecurityProfiles"')
+               WHERE kind = 'security_profile'
+                 AND data LIKE '%"ManageSettings"%'
+                 AND data NOT LIKE '%"ManageSecurityProfiles"%'"#,
+        )
+        .await?;
+        db.execute_unprepared(
+            "DELETE FROM group_members
+             WHERE member_type = 'User'
+               AND member_id IN (SELECT id FROM users WHERE managed_by = 'local')",
+        )
+        .await?;
+        Ok(())
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {

@@ -88,11 +88,12 @@ pub struct Catalogs {
 }
 
 impl Catalogs {
-    /// The entry of that kind whose name matches case-insensitively.
+    /// The entry of that kind whose name matches case-insensitively (the same full Unicode
+    /// lower-casing as the unique index's `name_key` and the guard's profile sets).
     pub fn find(&self, kind: CatalogKind, name: &str) -> Option<&CatalogItem> {
         self.items
             .iter()
-            .find(|i| i.kind == kind && i.name.eq_ignore_ascii_case(name))
+            .find(|i| i.kind == kind && i.name.to_lowercase() == name.to_lowercase())
     }
 
     /// Entry names of one kind, in catalog order.
@@ -162,7 +163,8 @@ impl CatalogItem {
     /// The built-in Administrator profile: it keeps its name and every permission, so the
     /// tenant can always be administered.
     pub fn is_built_in_administrator(&self) -> bool {
-        self.kind == CatalogKind::SecurityProfile && self.name.eq_ignore_ascii_case(ADMINISTRATOR)
+        self.kind == CatalogKind::SecurityProfile
+            && self.name.to_lowercase() == ADMINISTRATOR.to_lowercase()
     }
 }
 

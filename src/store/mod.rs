@@ -52,7 +52,8 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<()> {
 }
 
 /// Maps a database error: a unique violation becomes `Uniqueness` of the field `what`,
-/// SQLite's "busy" a retryable conflict, everything else `Internal`.
+/// SQLite's "busy" and PostgreSQL's deadlocks a retryable conflict, everything else
+/// `Internal`.
 pub fn sql_err(err: DbErr, what: &str) -> Error {
     unique_err(err, what, format!("{what} is already in use"))
 }
@@ -66,7 +67,13 @@ pub fn unique_err(err: DbErr, field: &str, detail: String) -> Error {
         };
     }
     let text = err.to_string();
-    if text.contains("database is locked") || text.contains("database table is locked") {
+    // SQLite busy, PostgreSQL deadlock (40P01) or serialization failure (40001): the
+    // transaction was rolled back and the write layer runs the attempt again.
+    if text.contains("database is locked")
+        || text.contains("database table is locked")
+        || text.contains("deadlock detected")
+        || text.contains("could not serialize access")
+    {
         return Error::VersionConflict;
     }
     // PostgreSQL refuses U+0000 in text (SQLSTATE 22021); the HTTP surface already refuses

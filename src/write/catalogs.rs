@@ -116,18 +116,25 @@ where
     actor.require(&[write_permission(kind)])?;
     retry(|| async {
         let txn = begin(db).await?;
+        // Security profiles decide who administers the tenant: their changes run one at a
+        // time per tenant, and against the administrators counted under that lock.
+        let administrators = if kind == CatalogKind::SecurityProfile {
+            Some(guard::lock_and_count(&txn, tenant_id).await?)
+        } else {
+            None
+        };
         let current = catalog::get_for_update(&txn, tenant_id, kind, id).await?;
         let next = change(&current)?;
         if next == current {
             return Ok(current);
         }
-        let renamed = !next.name.eq_ignore_ascii_case(&current.name);
+        let renamed = next.name.to_lowercase() != current.name.to_lowercase();
         if current.is_built_in_administrator()
-            && (renamed || next.permissions != current.permissions)
+            && (renamed || !current.permissions.is_subset(&next.permissions))
         {
             return Err(Error::conflict(
                 Refusal::BuiltIn,
-                "the built-in Administrator profile keeps its name and every permission",
+                "the built-in Administrator profile keeps its name and every permission it holds",
             ));
         }
         if kind == CatalogKind::SecurityProfile && next.permissions != current.permissions {
@@ -148,9 +155,11 @@ where
                 return Err(in_use(&current, used, "renamed"));
             }
         }
-        if kind == CatalogKind::SecurityProfile && !current.permissions.is_subset(&next.permissions)
+        if let Some(before) = administrators
+            && !current.permissions.is_subset(&next.permissions)
         {
-            guard::keep_an_administrator(&txn, tenant_id, "removing these permissions").await?;
+            guard::keep_an_administrator(&txn, tenant_id, before, "removing these permissions")
+                .await?;
         }
         let record = entry(
             tenant_id,

@@ -54,15 +54,19 @@ pub fn authorise_profiles(
     let changed: Vec<&String> = before.symmetric_difference(after).collect();
     let explicit: Vec<&&String> = changed
         .iter()
-        .filter(|p| implicit.is_none_or(|i| !i.eq_ignore_ascii_case(p)))
+        .filter(|p| implicit.is_none_or(|i| i.to_lowercase() != ***p))
         .collect();
     if explicit.is_empty() {
         return Ok(());
     }
     actor.require(&[Permission::ManageSecurityProfiles])?;
     for name in explicit {
+        // A profile the catalog does not know carries unknown permissions: refused.
         let Some(profile) = catalogs.find(CatalogKind::SecurityProfile, name) else {
-            continue;
+            return Err(Error::invalid(
+                "securityProfiles",
+                format!("securityProfiles: {name:?} is not in the tenant's catalog"),
+            ));
         };
         let missing: Vec<&str> = profile
             .permissions
@@ -91,15 +95,24 @@ pub async fn full_administrators(txn: &impl ConnectionTrait, tenant_id: &str) ->
         .count())
 }
 
-/// Inside a write's transaction, after the change: takes the tenant's lock and refuses the
-/// change if it left the tenant without a full administrator.
+/// Inside a write's transaction, before the change: takes the tenant's lock (so writes that
+/// can change who administers the tenant run one at a time, on one instance or several) and
+/// counts the full administrators as they are now.
+pub async fn lock_and_count(txn: &impl ConnectionTrait, tenant_id: &str) -> Result<usize> {
+    store::lock_tenant(txn, tenant_id).await?;
+    full_administrators(txn, tenant_id).await
+}
+
+/// Inside the same transaction, after the change: refuses it if it took the tenant from
+/// having a full administrator (`before` of them) to having none. A tenant that had none
+/// already (a new one, say) is not locked out of other changes by this rule.
 pub async fn keep_an_administrator(
     txn: &impl ConnectionTrait,
     tenant_id: &str,
+    before: usize,
     what: &str,
 ) -> Result<()> {
-    store::lock_tenant(txn, tenant_id).await?;
-    if full_administrators(txn, tenant_id).await? == 0 {
+    if before > 0 && full_administrators(txn, tenant_id).await? == 0 {
         return Err(Error::conflict(
             Refusal::LastAdministrator,
             format!(

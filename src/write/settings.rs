@@ -11,6 +11,10 @@ use crate::domain::tenant::Settings;
 use crate::domain::{Error, Result};
 use crate::store::{audit, tenants, users};
 
+/// The largest first agent id: agent ids are at most 32 characters, and ids are handed out
+/// upwards from the start, so it stays far from the integer limit.
+pub const MAX_AGENT_ID_START: i64 = 999_999_999_999;
+
 fn as_map(settings: &Settings) -> Map<String, Value> {
     serde_json::to_value(settings)
         .ok()
@@ -39,10 +43,10 @@ where
             return Err(Error::PreconditionFailed);
         }
         let next = change(&current)?;
-        if next.agent_id_start < 1 {
+        if !(1..=MAX_AGENT_ID_START).contains(&next.agent_id_start) {
             return Err(Error::invalid(
                 "agentIdStart",
-                "agentIdStart must be a positive integer",
+                format!("agentIdStart must be an integer from 1 to {MAX_AGENT_ID_START}"),
             ));
         }
         if next == current {

@@ -1236,3 +1236,136 @@ async fn refused_changes_leave_no_audit_record() {
             .all(|a| a != "credential.revoke")
     );
 }
+
+// ---- found in review: case folding, delete races, deadlocks, hand-over with credentials ----
+
+#[tokio::test]
+async fn a_profile_with_a_non_ascii_name_is_guarded_like_any_other() {
+    let app = TestApp::new().await;
+    let boss = boss(&app).await;
+    catalog(
+        &app,
+        &boss,
+        "security-profiles",
+        json!({"name": "Überadmin", "permissions": EVERY_PERMISSION}),
+    )
+    .await;
+    catalog(
+        &app,
+        &boss,
+        "security-profiles",
+        json!({"name": "ProfileDesk", "permissions": ["ViewUsers", "EditUser", "ManageSecurityProfiles"]}),
+    )
+    .await;
+    let (mallory, token) = app.admin_token("mallory", &["ProfileDesk"]).await;
+    for spelling in ["Überadmin", "überadmin", "ÜBERADMIN"] {
+        let r = set_profiles(&app, &token, &mallory, &["ProfileDesk", spelling]).await;
+        r.assert_admin_error(403, "forbidden");
+    }
+    assert_eq!(
+        profiles(&view(&app, &boss, &mallory).await),
+        vec!["ProfileDesk".to_string()]
+    );
+    app.admin(&token, Method::GET, "/credentials", None)
+        .await
+        .assert_admin_error(403, "forbidden");
+}
+
+#[tokio::test]
+async fn a_delete_racing_a_reactivation_never_deletes_an_active_user() {
+    let app = TestApp::new().await;
+    let boss = boss(&app).await;
+    for round in 0..20 {
+        let id = local_user(&app, &boss, &format!("racer{round}")).await;
+        app.admin(&boss, Method::POST, &format!("/users/{id}/archive"), None)
+            .await
+            .assert_admin_ok(200);
+        let delete_path = format!("/users/{id}");
+        let reactivate_path = format!("/users/{id}/reactivate");
+        let (deleted, reactivated) = tokio::join!(
+            app.admin(&boss, Method::DELETE, &delete_path, None),
+            app.admin(&boss, Method::POST, &reactivate_path, None),
+        );
+        assert!(
+            deleted.status.as_u16() < 500 && reactivated.status.as_u16() < 500,
+            "round {round}: {} {} / {} {}",
+            deleted.status,
+            deleted.body,
+            reactivated.status,
+            reactivated.body
+        );
+        let later = app.admin(&boss, Method::GET, &delete_path, None).await;
+        if deleted.status == StatusCode::NO_CONTENT {
+            // The delete saw the user archived: the reactivation cannot have landed before it.
+            later.assert_admin_error(404, "not_found");
+            assert_ne!(reactivated.status, StatusCode::OK, "round {round}");
+        } else {
+            deleted.assert_admin_error(409, "not_archived");
+            assert_eq!(later.assert_admin_ok(200)["active"], true, "round {round}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn bulk_edits_over_the_same_users_in_opposite_orders_both_land() {
+    let app = TestApp::new().await;
+    let boss = boss(&app).await;
+    catalog(&app, &boss, "routing-profiles", json!({"name": "One"})).await;
+    catalog(&app, &boss, "routing-profiles", json!({"name": "Two"})).await;
+    let x = local_user(&app, &boss, "bulk-x").await;
+    let y = local_user(&app, &boss, "bulk-y").await;
+    for round in 0..10 {
+        let forward = json!({"ids": [x, y], "set": {"routingProfile": "One"}});
+        let backward = json!({"ids": [y, x], "set": {"mediaLessMode": round % 2 == 0}});
+        let (a, b) = tokio::join!(
+            app.admin(&boss, Method::PATCH, "/users", Some(forward)),
+            app.admin(&boss, Method::PATCH, "/users", Some(backward)),
+        );
+        a.assert_admin_ok(200);
+        b.assert_admin_ok(200);
+        for id in [&x, &y] {
+            let v = view(&app, &boss, id).await;
+            assert_eq!(v["routingProfile"], "One", "round {round}: {v}");
+            assert_eq!(v["mediaLessMode"], round % 2 == 0, "round {round}: {v}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_user_holding_api_credentials_is_not_handed_over() {
+    let app = TestApp::new().await;
+    let boss = boss(&app).await;
+    let (id, credential, secret) = app.admin_credential("holder", &["Agent"]).await;
+    let r = app
+        .admin(&boss, Method::POST, &format!("/users/{id}/hand-over"), None)
+        .await;
+    r.assert_admin_error(409, "holds_credentials");
+    assert_eq!(view(&app, &boss, &id).await["managedBy"], "local");
+    app.get(&format!("/Users/{id}"))
+        .await
+        .assert_error(404, None);
+    // Its token still works; once revoked, the hand-over goes through and is audited with
+    // the change of manager.
+    app.admin(&secret, Method::GET, "/users", None)
+        .await
+        .assert_admin_error(403, "forbidden");
+    app.admin(
+        &boss,
+        Method::DELETE,
+        &format!("/credentials/{credential}"),
+        None,
+    )
+    .await;
+    app.admin(&boss, Method::POST, &format!("/users/{id}/hand-over"), None)
+        .await
+        .assert_admin_ok(200);
+    let rows = audit_of(&app, &boss, &id).await;
+    let hand_over = rows
+        .iter()
+        .find(|r| r["action"] == "user.hand_over")
+        .expect("hand-over audited");
+    assert_eq!(
+        hand_over["changes"]["managedBy"],
+        json!({"before": "local", "after": "idp"})
+    );
+}

@@ -152,17 +152,26 @@ pub async fn update(txn: &impl ConnectionTrait, user: &User, expected_version: i
     write_index(txn, user).await
 }
 
-/// Deletes a user, its index rows and its group memberships (bumping those groups' versions),
-/// inside the caller's transaction.
+/// Deletes a user, inside the caller's transaction, if its stored version is still
+/// `expected_version` (else `VersionConflict`: the caller re-reads and re-checks its rules).
+/// The user's row goes first — taking its lock in the same order as an update — then its
+/// index rows (by cascade) and its group memberships, bumping those groups' versions.
 #[tracing::instrument(skip_all, err(level = "debug"))]
-pub async fn delete(txn: &impl ConnectionTrait, tenant_id: &str, id: &str) -> Result<()> {
-    let found = users::Entity::find_by_id(id.to_string())
+pub async fn delete(
+    txn: &impl ConnectionTrait,
+    tenant_id: &str,
+    id: &str,
+    expected_version: i64,
+) -> Result<()> {
+    let result = users::Entity::delete_many()
+        .filter(users::Column::Id.eq(id))
         .filter(users::Column::TenantId.eq(tenant_id))
-        .one(txn)
+        .filter(users::Column::Version.eq(expected_version))
+        .exec(txn)
         .await
         .map_err(|e| sql_err(e, "user"))?;
-    if found.is_none() {
-        return Err(Error::NotFound(format!("user {id}")));
+    if result.rows_affected == 0 {
+        return Err(Error::VersionConflict);
     }
     let group_ids: Vec<String> = group_members::Entity::find()
         .select_only()
@@ -192,12 +201,10 @@ pub async fn delete(txn: &impl ConnectionTrait, tenant_id: &str, id: &str) -> Re
         .exec(txn)
         .await
         .map_err(|e| sql_err(e, "user"))?;
+    // Foreign keys cascade on PostgreSQL and on SQLite (foreign_keys=ON); said explicitly so
+    // the index rows never outlive their user.
     user_attrs::Entity::delete_many()
         .filter(user_attrs::Column::UserId.eq(id))
-        .exec(txn)
-        .await
-        .map_err(|e| sql_err(e, "user"))?;
-    users::Entity::delete_by_id(id.to_string())
         .exec(txn)
         .await
         .map_err(|e| sql_err(e, "user"))?;

@@ -4,7 +4,8 @@ use sea_orm::DatabaseConnection;
 use serde_json::{Map, Value};
 
 use super::{
-    TenantContext, check, needs_agent_id, next_version, plan, set_agent_id, validate, view_of,
+    TenantContext, check, check_before, needs_agent_id, next_version, plan, set_agent_id, validate,
+    view_of,
 };
 use crate::domain::audit::{Actor, Entry, diff};
 use crate::domain::user::{ManagedBy, User};
@@ -28,6 +29,11 @@ where
     F: Fn(&User) -> Result<Map<String, Value>>,
 {
     let ctx = TenantContext::load(db, tenant_id).await?;
+    // One order for every batch, so two batches over the same users lock them alike.
+    let mut ids = ids.to_vec();
+    ids.sort();
+    ids.dedup();
+    let ids = &ids;
     retry(|| async {
         let txn = begin(db).await?;
         let mut done = Vec::with_capacity(ids.len());
@@ -46,8 +52,9 @@ where
             }
             let (next, entry) = next_version(&current, attributes, tenant_id, actor, action);
             let checks = plan(actor, &ctx, surface, Some(&current), &next, None)?;
+            let administrators = check_before(&txn, tenant_id, actor, &checks).await?;
             users::update(&txn, &next, current.version).await?;
-            check(&txn, tenant_id, &checks).await?;
+            check(&txn, tenant_id, &checks, administrators).await?;
             audit::record(&txn, &entry).await?;
             done.push(next);
         }
@@ -77,6 +84,19 @@ pub async fn apply(
     plans: Vec<Plan>,
 ) -> Result<(usize, usize)> {
     let ctx = TenantContext::load(db, tenant_id).await?;
+    // A busy database or a generated agent id taken meanwhile runs the import again; a user
+    // changed since the plan read it stays a conflict (its version no longer matches).
+    retry(|| apply_once(db, &ctx, actor, action, plans.clone())).await
+}
+
+async fn apply_once(
+    db: &DatabaseConnection,
+    ctx: &TenantContext,
+    actor: &Actor,
+    action: &str,
+    plans: Vec<Plan>,
+) -> Result<(usize, usize)> {
+    let tenant_id = ctx.tenant_id.as_str();
     let txn = begin(db).await?;
     let mut agent_ids = users::AgentIds::load(&txn, tenant_id, ctx.settings.agent_id_start).await?;
     let (mut created, mut updated) = (0, 0);
@@ -104,14 +124,7 @@ pub async fn apply(
                     attributes,
                 };
                 let implicit = ctx.catalogs.least_privileged_profile();
-                let checks = plan(
-                    actor,
-                    &ctx,
-                    Surface::Local,
-                    None,
-                    &user,
-                    implicit.as_deref(),
-                )?;
+                let checks = plan(actor, ctx, Surface::Local, None, &user, implicit.as_deref())?;
                 let entry = Entry::new(
                     tenant_id,
                     actor,
@@ -121,7 +134,7 @@ pub async fn apply(
                     diff(None, Some(&user.attributes)),
                 );
                 users::insert(&txn, &user).await?;
-                check(&txn, tenant_id, &checks).await?;
+                check(&txn, tenant_id, &checks, None).await?;
                 audit::record(&txn, &entry).await?;
                 created += 1;
             }
@@ -133,9 +146,10 @@ pub async fn apply(
                     set_agent_id(&mut attributes, agent_ids.allocate());
                 }
                 let (next, entry) = next_version(&current, attributes, tenant_id, actor, action);
-                let checks = plan(actor, &ctx, Surface::Local, Some(&current), &next, None)?;
+                let checks = plan(actor, ctx, Surface::Local, Some(&current), &next, None)?;
+                let administrators = check_before(&txn, tenant_id, actor, &checks).await?;
                 users::update(&txn, &next, current.version).await?;
-                check(&txn, tenant_id, &checks).await?;
+                check(&txn, tenant_id, &checks, administrators).await?;
                 audit::record(&txn, &entry).await?;
                 updated += 1;
             }

@@ -62,6 +62,26 @@ pub async fn hand_over(
                 "this user is already managed by the identity provider",
             ));
         }
+        // The tenant's last administrator stays local (checked again under the lock below).
+        if guard::is_full_administrator(&current, &ctx.catalogs)
+            && guard::full_administrators(db, tenant_id).await? <= 1
+        {
+            return Err(Error::conflict(
+                Refusal::LastAdministrator,
+                "handing this user over would leave the tenant without an active local user holding every permission",
+            ));
+        }
+        // The identity provider will own the user's security profiles: an API credential it
+        // holds would then carry whatever profiles the IdP gives it.
+        let credentials = store::credentials::count_for_user(db, tenant_id, id).await?;
+        if credentials > 0 {
+            return Err(Error::conflict(
+                Refusal::HoldsCredentials,
+                format!(
+                    "user {id} holds {credentials} API credential(s); revoke them before handing the user over"
+                ),
+            ));
+        }
         let held = ctx
             .catalogs
             .permissions_of(guard::profiles(&current.attributes).iter().map(String::as_str));
@@ -136,7 +156,7 @@ pub async fn delete(
             diff(Some(&user.attributes), None),
         );
         let txn = begin(db).await?;
-        users::delete(&txn, tenant_id, id).await?;
+        users::delete(&txn, tenant_id, id, user.version).await?;
         // A credential created meanwhile for this user would be left without its user.
         if store::credentials::count_for_user(&txn, tenant_id, id).await? > 0 {
             return Err(Error::VersionConflict);

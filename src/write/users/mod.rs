@@ -180,16 +180,26 @@ fn new_references(
     out
 }
 
-/// What a user write checks before it writes, and inside its transaction after it.
+/// What a user write checks inside its transaction.
 struct Checks {
-    /// Catalog entries the new document names for the first time.
+    /// Catalog entries the new document names for the first time: held after the write.
     references: Vec<(CatalogKind, String)>,
-    /// The write may leave the tenant without a full administrator.
-    administrator: bool,
+    /// The write changes the security profiles, archive state or manager of an active local
+    /// user: it takes the tenant's lock first, authorises profile changes again against the
+    /// catalogs as the transaction sees them, and keeps the tenant administered.
+    guarded: Option<Guarded>,
 }
 
-/// Authorises a user write on the local surfaces (security profiles), and works out what it
-/// must check inside its transaction. `implicit` is a profile the layer assigned itself.
+/// A guarded write's profile change, to authorise again under the tenant's lock.
+struct Guarded {
+    surface: Surface,
+    before: BTreeSet<String>,
+    after: BTreeSet<String>,
+}
+
+/// Authorises a user write on the local surfaces (security profiles) against the catalogs
+/// read before the transaction — a quick refusal — and works out what it must check inside
+/// its transaction. `implicit` is a profile the layer assigned itself.
 fn plan(
     actor: &Actor,
     ctx: &TenantContext,
@@ -198,25 +208,58 @@ fn plan(
     after: &User,
     implicit: Option<&str>,
 ) -> Result<Checks> {
+    let old = before
+        .map(|b| guard::profiles(&b.attributes))
+        .unwrap_or_default();
+    let new = guard::profiles(&after.attributes);
     if surface == Surface::Local {
-        let old = before
-            .map(|b| guard::profiles(&b.attributes))
-            .unwrap_or_default();
-        let new = guard::profiles(&after.attributes);
         guard::authorise_profiles(actor, &ctx.catalogs, &old, &new, implicit)?;
     }
+    let guarded = before
+        .filter(|b| b.managed_by == ManagedBy::Local && b.active())
+        .filter(|b| old != new || b.active() != after.active() || b.managed_by != after.managed_by)
+        .map(|_| Guarded {
+            surface,
+            before: old,
+            after: new,
+        });
     Ok(Checks {
         references: new_references(&after.attributes, before.map(|b| &b.attributes)),
-        administrator: before.is_some_and(|b| guard::is_full_administrator(b, &ctx.catalogs))
-            && !guard::is_full_administrator(after, &ctx.catalogs),
+        guarded,
     })
 }
 
-/// The checks that must see other writers' committed state, inside the write's transaction.
-async fn check(txn: &impl ConnectionTrait, tenant_id: &str, checks: &Checks) -> Result<()> {
+/// Inside the write's transaction, before the write: a guarded write takes the tenant's
+/// lock, re-authorises its profile change against the catalogs the transaction sees, and
+/// counts the full administrators. Returns that count.
+async fn check_before(
+    txn: &impl ConnectionTrait,
+    tenant_id: &str,
+    actor: &Actor,
+    checks: &Checks,
+) -> Result<Option<usize>> {
+    let Some(guarded) = &checks.guarded else {
+        return Ok(None);
+    };
+    let administrators = guard::lock_and_count(txn, tenant_id).await?;
+    if guarded.surface == Surface::Local && guarded.before != guarded.after {
+        let catalogs = catalog::load(txn, tenant_id).await?;
+        guard::authorise_profiles(actor, &catalogs, &guarded.before, &guarded.after, None)?;
+    }
+    Ok(Some(administrators))
+}
+
+/// Inside the write's transaction, after the write: the catalog entries it names are still
+/// there (and held), and a guarded write left the tenant administered.
+async fn check(
+    txn: &impl ConnectionTrait,
+    tenant_id: &str,
+    checks: &Checks,
+    administrators: Option<usize>,
+) -> Result<()> {
     catalog::hold(txn, tenant_id, &checks.references).await?;
-    if checks.administrator {
-        guard::keep_an_administrator(txn, tenant_id, "this change").await?;
+    if let Some(before) = administrators {
+        guard::keep_an_administrator(txn, tenant_id, before, "this change").await?;
     }
     Ok(())
 }
@@ -320,6 +363,7 @@ pub async fn create(
             diff(None, Some(&user.attributes)),
         );
         let txn = begin(db).await?;
+        let administrators = check_before(&txn, tenant_id, actor, &checks).await?;
         match users::insert(&txn, &user).await {
             // Another writer took the generated agent id: try the next one.
             Err(Error::Uniqueness { field, .. }) if generated && field == "agentId" => {
@@ -327,7 +371,7 @@ pub async fn create(
             }
             other => other?,
         }
-        check(&txn, tenant_id, &checks).await?;
+        check(&txn, tenant_id, &checks, administrators).await?;
         audit::record(&txn, &entry).await?;
         commit(txn).await?;
         Ok(user)
@@ -423,13 +467,18 @@ async fn store_change(
         let next = users::next_agent_id(db, &ctx.tenant_id, ctx.settings.agent_id_start).await?;
         set_agent_id(attributes, next);
     }
-    let (mut next, entry) =
+    let (mut next, mut entry) =
         next_version(current, attributes.clone(), &ctx.tenant_id, actor, action);
-    if let Some(m) = managed_by {
+    if let Some(m) = managed_by.filter(|m| *m != current.managed_by) {
         next.managed_by = m;
+        entry.changes.insert(
+            "managedBy".into(),
+            serde_json::json!({"before": current.managed_by.as_str(), "after": m.as_str()}),
+        );
     }
     let checks = plan(actor, ctx, surface, Some(current), &next, None)?;
     let txn = begin(db).await?;
+    let administrators = check_before(&txn, &ctx.tenant_id, actor, &checks).await?;
     match users::update(&txn, &next, current.version).await {
         // Another writer took the id we generated: take the next one.
         Err(Error::Uniqueness { field, .. }) if generated && field == "agentId" => {
@@ -437,7 +486,7 @@ async fn store_change(
         }
         other => other?,
     }
-    check(&txn, &ctx.tenant_id, &checks).await?;
+    check(&txn, &ctx.tenant_id, &checks, administrators).await?;
     audit::record(&txn, &entry).await?;
     commit(txn).await?;
     Ok(next)
