@@ -162,9 +162,10 @@ fn matches_any(header_value: &str, etag: &str) -> bool {
 
 /// `If-Match` (RFC 7232 §3.1, weak comparison): absent, or naming the current version.
 pub fn if_match_ok(headers: &HeaderMap, etag: &str) -> bool {
-    match headers.get(header::IF_MATCH).and_then(|h| h.to_str().ok()) {
+    match headers.get(header::IF_MATCH) {
         None => true,
-        Some(h) => matches_any(h, etag),
+        // A tag that is not even text matches no version.
+        Some(h) => h.to_str().is_ok_and(|h| matches_any(h, etag)),
     }
 }
 

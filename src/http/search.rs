@@ -59,7 +59,10 @@ pub async fn root(
     };
     let user_total = user_routes::list_page(&state, &auth.tenant_id, &base, &counting).await;
     let group_total = group_routes::list_page(&state, &auth.tenant_id, &base, &counting).await;
+    // A filter that names attributes of one type only (userName, members) matches nothing
+    // of the other; a server error of either is the answer.
     let (user_total, group_total) = match (user_total, group_total) {
+        (Err(e), _) | (_, Err(e)) if e.status >= 500 => return Err(e),
         (Err(e), Err(_)) => return Err(e),
         (u, g) => (
             u.map(|p| p.total).unwrap_or(0),

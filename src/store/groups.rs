@@ -160,6 +160,9 @@ async fn add_members(
             // Local users are outside the identity provider's view: not members it can add.
             .filter(users::Column::ManagedBy.eq(crate::domain::user::ManagedBy::Idp.as_str()))
             .filter(users::Column::Id.is_in(chunk.iter().cloned()))
+            // Held until the membership commits, so a user deleted meanwhile either sees the
+            // new membership (and removes it) or is gone before it is added.
+            .lock_shared()
             .into_tuple()
             .all(db)
             .await

@@ -52,15 +52,18 @@ pub fn authorise_profiles(
     implicit: Option<&str>,
 ) -> Result<()> {
     let changed: Vec<&String> = before.symmetric_difference(after).collect();
-    let explicit: Vec<&&String> = changed
-        .iter()
-        .filter(|p| implicit.is_none_or(|i| i.to_lowercase() != ***p))
-        .collect();
-    if explicit.is_empty() {
+    if changed.is_empty() {
         return Ok(());
     }
-    actor.require(&[Permission::ManageSecurityProfiles])?;
-    for name in explicit {
+    // The layer's own default needs no ManageSecurityProfiles, but like any other profile it
+    // carries only permissions the actor holds.
+    if changed
+        .iter()
+        .any(|p| implicit.is_none_or(|i| i.to_lowercase() != **p))
+    {
+        actor.require(&[Permission::ManageSecurityProfiles])?;
+    }
+    for name in changed {
         // A profile the catalog does not know carries unknown permissions: refused.
         let Some(profile) = catalogs.find(CatalogKind::SecurityProfile, name) else {
             return Err(Error::invalid(
