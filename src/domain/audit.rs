@@ -75,13 +75,21 @@ impl Actor {
         needed.into_iter().all(|p| self.permissions.contains(p))
     }
 
-    /// `Forbidden` unless the actor holds every one of `needed`.
-    pub fn require(&self, needed: &[Permission]) -> Result<()> {
-        let missing: Vec<&str> = needed
-            .iter()
+    /// The names of those of `needed` the actor does not hold.
+    pub fn missing<'a>(
+        &self,
+        needed: impl IntoIterator<Item = &'a Permission>,
+    ) -> Vec<&'static str> {
+        needed
+            .into_iter()
             .filter(|p| !self.permissions.contains(p))
             .map(|p| p.as_str())
-            .collect();
+            .collect()
+    }
+
+    /// `Forbidden` unless the actor holds every one of `needed`.
+    pub fn require(&self, needed: &[Permission]) -> Result<()> {
+        let missing = self.missing(needed);
         if missing.is_empty() {
             Ok(())
         } else {

@@ -4,6 +4,7 @@
 use serde_json::{Map, Value};
 
 use crate::domain::ownership::{self, CONTACT_CENTRE, ENTERPRISE, Mutability};
+use crate::domain::validation::MAX_MULTI_VALUES;
 
 const USER_JSON: &str = include_str!("../../schemas/user.json");
 const GROUP_JSON: &str = include_str!("../../schemas/group.json");
@@ -172,9 +173,24 @@ fn parse_schema(
     // The ownership registry decides mutability; the file only describes.
     if let Some(attrs) = json.get_mut("attributes").and_then(Value::as_array_mut) {
         for attr in attrs.iter_mut() {
-            let Some(name) = attr.get("name").and_then(Value::as_str) else {
+            let Some(name) = attr.get("name").and_then(Value::as_str).map(str::to_string) else {
                 continue;
             };
+            // The bound on a user's multi-valued attributes is advertised where clients read
+            // the attribute (a group's members are bounded by the body size only).
+            if attr.get("multiValued") == Some(&Value::Bool(true))
+                && name != "members"
+                && name != "groups"
+            {
+                let bound = format!(
+                    "Rollcall accepts at most {MAX_MULTI_VALUES} values (more is 400 invalidValue)."
+                );
+                let description = match attr.get("description").and_then(Value::as_str) {
+                    Some(text) if !text.is_empty() => format!("{text} {bound}"),
+                    _ => bound,
+                };
+                attr["description"] = Value::String(description);
+            }
             let key = match extension {
                 Some(urn) => format!("{urn}:{name}"),
                 None => name.to_string(),
@@ -343,6 +359,22 @@ mod tests {
                 row.attr
             );
         }
+    }
+
+    #[test]
+    fn the_multi_valued_bound_is_advertised() {
+        let registry = Registry::load().expect("schemas load");
+        let emails = registry.user.core.json["attributes"]
+            .as_array()
+            .and_then(|a| a.iter().find(|x| x["name"] == "emails"))
+            .cloned()
+            .unwrap_or_default();
+        assert!(
+            emails["description"]
+                .as_str()
+                .is_some_and(|d| d.contains(&format!("at most {MAX_MULTI_VALUES} values"))),
+            "{emails}"
+        );
     }
 
     #[test]

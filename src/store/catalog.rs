@@ -132,6 +132,26 @@ pub async fn seed(db: &impl ConnectionTrait, tenant_id: &str) -> Result<()> {
     Ok(())
 }
 
+fn by_id(tenant_id: &str, kind: CatalogKind, id: &str) -> sea_orm::Select<catalog_items::Entity> {
+    catalog_items::Entity::find_by_id(id.to_string())
+        .filter(catalog_items::Column::TenantId.eq(tenant_id))
+        .filter(catalog_items::Column::Kind.eq(kind.as_str()))
+}
+
+async fn one(
+    db: &impl ConnectionTrait,
+    query: sea_orm::Select<catalog_items::Entity>,
+    kind: CatalogKind,
+    id: &str,
+) -> Result<CatalogItem> {
+    query
+        .one(db)
+        .await
+        .map_err(|e| sql_err(e, "catalog"))?
+        .and_then(to_domain)
+        .ok_or_else(|| Error::NotFound(format!("{} {id}", kind.segment())))
+}
+
 /// One entry by id.
 pub async fn get(
     db: &impl ConnectionTrait,
@@ -139,14 +159,7 @@ pub async fn get(
     kind: CatalogKind,
     id: &str,
 ) -> Result<CatalogItem> {
-    catalog_items::Entity::find_by_id(id.to_string())
-        .filter(catalog_items::Column::TenantId.eq(tenant_id))
-        .filter(catalog_items::Column::Kind.eq(kind.as_str()))
-        .one(db)
-        .await
-        .map_err(|e| sql_err(e, "catalog"))?
-        .and_then(to_domain)
-        .ok_or_else(|| Error::NotFound(format!("{} {id}", kind.segment())))
+    one(db, by_id(tenant_id, kind, id), kind, id).await
 }
 
 /// Stores a changed entry (name, permissions, label).
@@ -271,13 +284,5 @@ pub async fn get_for_update(
     kind: CatalogKind,
     id: &str,
 ) -> Result<CatalogItem> {
-    catalog_items::Entity::find_by_id(id.to_string())
-        .filter(catalog_items::Column::TenantId.eq(tenant_id))
-        .filter(catalog_items::Column::Kind.eq(kind.as_str()))
-        .lock_exclusive()
-        .one(db)
-        .await
-        .map_err(|e| sql_err(e, "catalog"))?
-        .and_then(to_domain)
-        .ok_or_else(|| Error::NotFound(format!("{} {id}", kind.segment())))
+    one(db, by_id(tenant_id, kind, id).lock_exclusive(), kind, id).await
 }

@@ -46,12 +46,7 @@ fn entry(
 
 /// Nobody defines or changes a profile carrying permissions they do not hold.
 fn authorise_permissions(actor: &Actor, item: &CatalogItem) -> Result<()> {
-    let missing: Vec<&str> = item
-        .permissions
-        .iter()
-        .filter(|p| !actor.permissions.contains(p))
-        .map(|p| p.as_str())
-        .collect();
+    let missing = actor.missing(&item.permissions);
     if missing.is_empty() {
         Ok(())
     } else {

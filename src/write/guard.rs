@@ -71,12 +71,7 @@ pub fn authorise_profiles(
                 format!("securityProfiles: {name:?} is not in the tenant's catalog"),
             ));
         };
-        let missing: Vec<&str> = profile
-            .permissions
-            .iter()
-            .filter(|p| !actor.permissions.contains(p))
-            .map(|p| p.as_str())
-            .collect();
+        let missing = actor.missing(&profile.permissions);
         if !missing.is_empty() {
             return Err(Error::Forbidden(format!(
                 "you cannot grant or remove the security profile {:?}: it carries {}, which you do not hold",

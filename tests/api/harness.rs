@@ -536,3 +536,23 @@ pub async fn catalog(app: &TestApp, token: &str, segment: &str, body: Value) -> 
     r.assert_admin_ok(201);
     r.body["id"].as_str().expect("catalog id").to_string()
 }
+
+/// PATCH of one user through the admin API.
+pub async fn patch_user(app: &TestApp, token: &str, id: &str, body: Value) -> TestResponse {
+    app.admin(token, Method::PATCH, &format!("/users/{id}"), Some(body))
+        .await
+}
+
+/// Creates a local user through the admin API (profile Agent), asserting 201; its id.
+pub async fn local_user(app: &TestApp, token: &str, user_name: &str) -> String {
+    let r = app
+        .admin(
+            token,
+            Method::POST,
+            "/users",
+            Some(serde_json::json!({"userName": user_name, "securityProfiles": ["Agent"]})),
+        )
+        .await;
+    r.assert_admin_ok(201);
+    r.body["id"].as_str().expect("id").to_string()
+}

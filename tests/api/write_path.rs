@@ -7,8 +7,8 @@ use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::harness::{
-    CONTACT_CENTRE, GROUP_SCHEMA, TestApp, TestResponse, USER_SCHEMA, boss, catalog, member_ids,
-    patch_op, q, view,
+    CONTACT_CENTRE, GROUP_SCHEMA, TestApp, TestResponse, USER_SCHEMA, boss, catalog, local_user,
+    member_ids, patch_op, patch_user, q, view,
 };
 
 const EVERY_PERMISSION: [&str; 9] = [
@@ -23,29 +23,9 @@ const EVERY_PERMISSION: [&str; 9] = [
     "ViewUsers",
 ];
 
-/// PATCH of one user through the admin API.
-async fn patch_user(app: &TestApp, token: &str, id: &str, body: Value) -> TestResponse {
-    app.admin(token, Method::PATCH, &format!("/users/{id}"), Some(body))
-        .await
-}
-
 /// Sets a user's security profiles through the admin API.
 async fn set_profiles(app: &TestApp, token: &str, id: &str, profiles: &[&str]) -> TestResponse {
     patch_user(app, token, id, json!({"securityProfiles": profiles})).await
-}
-
-/// Creates a local user through the admin API (profile Agent), asserting 201; its id.
-async fn local_user(app: &TestApp, token: &str, user_name: &str) -> String {
-    let r = app
-        .admin(
-            token,
-            Method::POST,
-            "/users",
-            Some(json!({"userName": user_name, "securityProfiles": ["Agent"]})),
-        )
-        .await;
-    r.assert_admin_ok(201);
-    r.body["id"].as_str().expect("id").to_string()
 }
 
 /// The entries of a catalog, asserting 200.

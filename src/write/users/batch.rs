@@ -4,13 +4,13 @@ use sea_orm::DatabaseConnection;
 use serde_json::{Map, Value};
 
 use super::{
-    TenantContext, check, check_before, needs_agent_id, next_version, plan, set_agent_id, validate,
-    view_of,
+    TenantContext, check, check_before, local_creation_off, needs_agent_id, next_version, plan,
+    set_agent_id, validate, view_of,
 };
+use crate::domain::Result;
 use crate::domain::audit::{Actor, Entry, diff};
 use crate::domain::user::{ManagedBy, User};
 use crate::domain::validation::Surface;
-use crate::domain::{Error, Refusal, Result};
 use crate::store::{self, audit, users};
 use crate::write::{begin, commit, retry};
 
@@ -104,10 +104,7 @@ async fn apply_once(
         match plan_item {
             Plan::Create(mut attributes) => {
                 if ctx.settings.idp_managed {
-                    return Err(Error::conflict(
-                        Refusal::LocalCreationOff,
-                        "the tenant's users are managed by its identity provider: local creation is off",
-                    ));
+                    return Err(local_creation_off());
                 }
                 attributes.entry("active").or_insert(Value::Bool(true));
                 if needs_agent_id(&attributes) {

@@ -264,6 +264,14 @@ async fn check(
     Ok(())
 }
 
+/// The refusal of a local create in a tenant whose users come from its identity provider.
+fn local_creation_off() -> Error {
+    Error::conflict(
+        Refusal::LocalCreationOff,
+        "the tenant's users are managed by its identity provider: local creation is off",
+    )
+}
+
 /// Over SCIM, a userName held by a local user is refused with a detail saying so.
 async fn explain_uniqueness(
     db: &DatabaseConnection,
@@ -304,10 +312,7 @@ pub async fn create(
         Surface::Local => {
             actor.require(&[Permission::CreateUser])?;
             if ctx.settings.idp_managed {
-                return Err(Error::conflict(
-                    Refusal::LocalCreationOff,
-                    "the tenant's users are managed by its identity provider: local creation is off",
-                ));
+                return Err(local_creation_off());
             }
             ManagedBy::Local
         }

@@ -13,30 +13,11 @@ use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::harness::{
-    CONTACT_CENTRE, ENTERPRISE, TestApp, TestResponse, USER_SCHEMA, boss, catalog, q, view,
+    CONTACT_CENTRE, ENTERPRISE, TestApp, TestResponse, USER_SCHEMA, boss, catalog, local_user,
+    patch_user, q, view,
 };
 
 const SSO_REASON: &str = "owned by the identity provider (SSO); change it there";
-
-/// PATCH of one user through the admin API.
-async fn patch_user(app: &TestApp, token: &str, id: &str, body: Value) -> TestResponse {
-    app.admin(token, Method::PATCH, &format!("/users/{id}"), Some(body))
-        .await
-}
-
-/// Creates a local user through the admin API, asserting 201; its id.
-async fn local_user(app: &TestApp, token: &str, user_name: &str) -> String {
-    let r = app
-        .admin(
-            token,
-            Method::POST,
-            "/users",
-            Some(json!({"userName": user_name, "securityProfiles": ["Agent"]})),
-        )
-        .await;
-    r.assert_admin_ok(201);
-    r.body["id"].as_str().expect("id").to_string()
-}
 
 /// The catalogs most tests use: routing profile Inbound, hierarchy EMEA/London/Team A,
 /// skill French, callback number +442071234567.
