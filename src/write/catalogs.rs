@@ -113,11 +113,13 @@ where
         let txn = begin(db).await?;
         // Security profiles decide who administers the tenant: their changes run one at a
         // time per tenant, and against the administrators counted under that lock.
-        let administrators = if kind == CatalogKind::SecurityProfile {
-            Some(guard::lock_and_count(&txn, tenant_id).await?)
+        let (administrators, actor) = if kind == CatalogKind::SecurityProfile {
+            let count = guard::lock_and_count(&txn, tenant_id).await?;
+            (Some(count), guard::refreshed(&txn, tenant_id, actor).await?)
         } else {
-            None
+            (None, actor.clone())
         };
+        let actor = &actor;
         let current = catalog::get_for_update(&txn, tenant_id, kind, id).await?;
         let next = change(&current)?;
         if next == current {
@@ -142,6 +144,15 @@ where
                 ..next.clone()
             };
             authorise_permissions(actor, &changed)?;
+        }
+        if renamed && kind == CatalogKind::SecurityProfile {
+            // Users naming the new name would gain the profile: only one its permissions
+            // are held by the caller, and only onto a name nobody holds.
+            authorise_permissions(actor, &next)?;
+            let holders = catalog::usage(&txn, tenant_id, &next).await?;
+            if holders > 0 {
+                return Err(in_use(&next, holders, "taken as a new name"));
+            }
         }
         catalog::update(&txn, tenant_id, &next).await?;
         if renamed {

@@ -13,7 +13,7 @@ use std::collections::BTreeSet;
 use sea_orm::ConnectionTrait;
 use serde_json::Value;
 
-use crate::domain::audit::Actor;
+use crate::domain::audit::{Actor, ActorKind};
 use crate::domain::catalog::{CatalogKind, Catalogs};
 use crate::domain::ownership::Permission;
 use crate::domain::user::{Document, ManagedBy, User};
@@ -91,6 +91,46 @@ pub async fn full_administrators(txn: &impl ConnectionTrait, tenant_id: &str) ->
         .values()
         .filter(|profiles| holds_everything(profiles, &catalogs))
         .count())
+}
+
+/// Inside a write's transaction, after the tenant's lock: the actor as the transaction sees
+/// it. An admin's user must still exist and be active, and its permissions are recomputed
+/// from its profiles and the catalogs now; if the request lost any permission while it ran
+/// (a demotion or a profile change that committed meanwhile), the write is refused rather
+/// than carried out with the permissions it was authenticated with.
+pub async fn refreshed(
+    txn: &impl ConnectionTrait,
+    tenant_id: &str,
+    actor: &Actor,
+) -> Result<Actor> {
+    let Some(user_id) = actor
+        .user_id
+        .as_deref()
+        .filter(|_| actor.kind == ActorKind::Admin)
+    else {
+        return Ok(actor.clone());
+    };
+    let user = match store::users::get(txn, tenant_id, user_id).await {
+        Ok(user) => user,
+        Err(Error::NotFound(_)) => {
+            return Err(Error::Forbidden("your user no longer exists".into()));
+        }
+        Err(e) => return Err(e),
+    };
+    if !user.active() {
+        return Err(Error::Forbidden("your user is archived".into()));
+    }
+    let catalogs = catalog::load(txn, tenant_id).await?;
+    let now = catalogs.permissions_of(user.security_profiles());
+    if !actor.permissions.is_subset(&now) {
+        return Err(Error::Forbidden(
+            "your permissions changed while this request ran; send it again".into(),
+        ));
+    }
+    Ok(Actor {
+        permissions: now,
+        ..actor.clone()
+    })
 }
 
 /// Inside a write's transaction, before the change: takes the tenant's lock (so writes that

@@ -1349,3 +1349,58 @@ async fn a_user_holding_api_credentials_is_not_handed_over() {
         json!({"before": "local", "after": "idp"})
     );
 }
+
+#[tokio::test]
+async fn a_change_only_in_spelling_is_no_change() {
+    let app = TestApp::new().await;
+    let boss = boss(&app).await;
+    let (sup_id, _) = app.admin_token("sup", &["Supervisor"]).await;
+    let before = view(&app, &boss, &sup_id).await;
+    let audited = audit_of(&app, &boss, &sup_id).await.len();
+    let r = set_profiles(&app, &boss, &sup_id, &["supervisor"]).await;
+    assert_eq!(r.assert_admin_ok(200)["version"], before["version"]);
+    let after = view(&app, &boss, &sup_id).await;
+    assert_eq!(after["securityProfiles"], json!(["Supervisor"]));
+    assert_eq!(after["version"], before["version"]);
+    assert_eq!(audit_of(&app, &boss, &sup_id).await.len(), audited);
+}
+
+#[tokio::test]
+async fn a_security_profile_is_renamed_only_by_someone_holding_it() {
+    let app = TestApp::new().await;
+    let boss = boss(&app).await;
+    let ops = catalog(
+        &app,
+        &boss,
+        "security-profiles",
+        json!({"name": "Ops", "permissions": ["ViewUsers", "ManageCredentials"]}),
+    )
+    .await;
+    catalog(
+        &app,
+        &boss,
+        "security-profiles",
+        json!({"name": "ProfileDesk", "permissions": ["ViewUsers", "ManageSecurityProfiles"]}),
+    )
+    .await;
+    let (_, desk) = app.admin_token("desk", &["ProfileDesk"]).await;
+    let r = app
+        .admin(
+            &desk,
+            Method::PATCH,
+            &format!("/security-profiles/{ops}"),
+            Some(json!({"name": "Operations"})),
+        )
+        .await;
+    r.assert_admin_error(403, "forbidden");
+    assert_eq!(security_profile(&app, &boss, "Ops").await["name"], "Ops");
+    // The Administrator, who holds every permission, may.
+    app.admin(
+        &boss,
+        Method::PATCH,
+        &format!("/security-profiles/{ops}"),
+        Some(json!({"name": "Operations"})),
+    )
+    .await
+    .assert_admin_ok(200);
+}

@@ -322,12 +322,15 @@ pub async fn import(
             &ctx,
             Surface::Local,
         ) {
+            let field = match &e {
+                crate::domain::Error::InvalidValue { field, .. } => field.clone(),
+                crate::domain::Error::Uniqueness { field, .. } => Some(field.clone()),
+                _ => None,
+            };
             let message = e.to_string();
-            let column = message
-                .split(':')
-                .next()
-                .map(|f| f.split('.').next().unwrap_or(f).to_string());
-            let column = column.filter(|c| headers.contains(c));
+            let column = field
+                .map(|f| f.split('.').next().unwrap_or(&f).to_string())
+                .filter(|c| headers.contains(c));
             errors.push(row_error(row, column.as_deref(), message));
             continue;
         }

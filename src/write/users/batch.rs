@@ -7,10 +7,10 @@ use super::{
     TenantContext, check, check_before, local_creation_off, needs_agent_id, next_version, plan,
     set_agent_id, validate, view_of,
 };
-use crate::domain::Result;
 use crate::domain::audit::{Actor, Entry, diff};
 use crate::domain::user::{ManagedBy, User};
 use crate::domain::validation::Surface;
+use crate::domain::{Error, Result};
 use crate::store::{self, audit, users};
 use crate::write::{begin, commit, retry};
 
@@ -45,7 +45,12 @@ where
                 continue;
             }
             validate(&mut attributes, Some(&current.attributes), &ctx, surface)?;
-            if needs_agent_id(&attributes) {
+            if attributes == current.attributes {
+                done.push(current);
+                continue;
+            }
+            let generated = needs_agent_id(&attributes);
+            if generated {
                 let next =
                     users::next_agent_id(&txn, tenant_id, ctx.settings.agent_id_start).await?;
                 set_agent_id(&mut attributes, next);
@@ -53,7 +58,7 @@ where
             let (next, entry) = next_version(&current, attributes, tenant_id, actor, action);
             let checks = plan(actor, &ctx, surface, Some(&current), &next, None)?;
             let administrators = check_before(&txn, tenant_id, actor, &checks).await?;
-            users::update(&txn, &next, current.version).await?;
+            generated_id_taken(users::update(&txn, &next, current.version).await, generated)?;
             check(&txn, tenant_id, &checks, administrators).await?;
             audit::record(&txn, &entry).await?;
             done.push(next);
@@ -107,7 +112,8 @@ async fn apply_once(
                     return Err(local_creation_off());
                 }
                 attributes.entry("active").or_insert(Value::Bool(true));
-                if needs_agent_id(&attributes) {
+                let generated = needs_agent_id(&attributes);
+                if generated {
                     set_agent_id(&mut attributes, agent_ids.allocate());
                 }
                 let now = store::now_us();
@@ -130,7 +136,7 @@ async fn apply_once(
                     &user.id,
                     diff(None, Some(&user.attributes)),
                 );
-                users::insert(&txn, &user).await?;
+                generated_id_taken(users::insert(&txn, &user).await, generated)?;
                 check(&txn, tenant_id, &checks, None).await?;
                 audit::record(&txn, &entry).await?;
                 created += 1;
@@ -139,13 +145,14 @@ async fn apply_once(
                 current,
                 mut attributes,
             } => {
-                if needs_agent_id(&attributes) {
+                let generated = needs_agent_id(&attributes);
+                if generated {
                     set_agent_id(&mut attributes, agent_ids.allocate());
                 }
                 let (next, entry) = next_version(&current, attributes, tenant_id, actor, action);
                 let checks = plan(actor, ctx, Surface::Local, Some(&current), &next, None)?;
                 let administrators = check_before(&txn, tenant_id, actor, &checks).await?;
-                users::update(&txn, &next, current.version).await?;
+                generated_id_taken(users::update(&txn, &next, current.version).await, generated)?;
                 check(&txn, tenant_id, &checks, administrators).await?;
                 audit::record(&txn, &entry).await?;
                 updated += 1;
@@ -154,4 +161,15 @@ async fn apply_once(
     }
     commit(txn).await?;
     Ok((created, updated))
+}
+
+/// A generated agent id that another writer took meanwhile makes the attempt run again
+/// (with the next free id) instead of answering a conflict about a value nobody sent.
+fn generated_id_taken(result: Result<()>, generated: bool) -> Result<()> {
+    match result {
+        Err(Error::Uniqueness { field, .. }) if generated && field == "agentId" => {
+            Err(Error::VersionConflict)
+        }
+        other => other,
+    }
 }

@@ -215,8 +215,10 @@ fn plan(
     if surface == Surface::Local {
         guard::authorise_profiles(actor, &ctx.catalogs, &old, &new, implicit)?;
     }
+    // Archiving, reactivating, re-profiling or handing over a local user decides who
+    // administers the tenant.
     let guarded = before
-        .filter(|b| b.managed_by == ManagedBy::Local && b.active())
+        .filter(|b| b.managed_by == ManagedBy::Local && (b.active() || after.active()))
         .filter(|b| old != new || b.active() != after.active() || b.managed_by != after.managed_by)
         .map(|_| Guarded {
             surface,
@@ -230,8 +232,9 @@ fn plan(
 }
 
 /// Inside the write's transaction, before the write: a guarded write takes the tenant's
-/// lock, re-authorises its profile change against the catalogs the transaction sees, and
-/// counts the full administrators. Returns that count.
+/// lock, re-reads the actor (still active, still holding what it was authenticated with),
+/// re-authorises its profile change against the catalogs the transaction sees, and counts
+/// the full administrators. Returns that count.
 async fn check_before(
     txn: &impl ConnectionTrait,
     tenant_id: &str,
@@ -242,9 +245,10 @@ async fn check_before(
         return Ok(None);
     };
     let administrators = guard::lock_and_count(txn, tenant_id).await?;
+    let actor = guard::refreshed(txn, tenant_id, actor).await?;
     if guarded.surface == Surface::Local && guarded.before != guarded.after {
         let catalogs = catalog::load(txn, tenant_id).await?;
-        guard::authorise_profiles(actor, &catalogs, &guarded.before, &guarded.after, None)?;
+        guard::authorise_profiles(&actor, &catalogs, &guarded.before, &guarded.after, None)?;
     }
     Ok(Some(administrators))
 }
@@ -467,6 +471,10 @@ async fn store_change(
         default_profile(attributes, &ctx.catalogs);
     }
     validate(attributes, Some(&current.attributes), ctx, surface)?;
+    // Validation takes the catalogs' spelling: a change only in spelling is no change.
+    if *attributes == current.attributes && managed_by.is_none_or(|m| m == current.managed_by) {
+        return Ok(current.clone());
+    }
     let generated = needs_agent_id(attributes);
     if generated {
         let next = users::next_agent_id(db, &ctx.tenant_id, ctx.settings.agent_id_start).await?;
@@ -492,6 +500,16 @@ async fn store_change(
         other => other?,
     }
     check(&txn, &ctx.tenant_id, &checks, administrators).await?;
+    // A user handed over to the identity provider must hold no API credential, also one
+    // created while the hand-over ran.
+    if managed_by == Some(ManagedBy::Idp)
+        && store::credentials::count_for_user(&txn, &ctx.tenant_id, &current.id).await? > 0
+    {
+        return Err(Error::conflict(
+            Refusal::HoldsCredentials,
+            "the user holds API credentials; revoke them before handing the user over",
+        ));
+    }
     audit::record(&txn, &entry).await?;
     commit(txn).await?;
     Ok(next)
