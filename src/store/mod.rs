@@ -66,22 +66,47 @@ pub fn unique_err(err: DbErr, field: &str, detail: String) -> Error {
             detail,
         };
     }
-    let text = err.to_string();
-    // SQLite busy, PostgreSQL deadlock (40P01) or serialization failure (40001): the
-    // transaction was rolled back and the write layer runs the attempt again.
-    if text.contains("database is locked")
-        || text.contains("database table is locked")
-        || text.contains("deadlock detected")
-        || text.contains("could not serialize access")
-    {
-        return Error::VersionConflict;
+    match failure(&err) {
+        Some(Failure::Retry) => Error::VersionConflict,
+        Some(Failure::Nul) => {
+            Error::invalid_input("text must not contain the NUL character (U+0000)")
+        }
+        None => Error::Internal(err.to_string()),
     }
-    // PostgreSQL refuses U+0000 in text (SQLSTATE 22021); the HTTP surface already refuses
-    // it, this keeps any other path from answering 500.
-    if text.contains("invalid byte sequence") && text.contains("0x00") {
-        return Error::invalid_input("text must not contain the NUL character (U+0000)");
+}
+
+/// A database failure the write layer treats as something other than an internal error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Failure {
+    /// SQLite busy or locked (primary codes 5 and 6), PostgreSQL deadlock (40P01) or
+    /// serialization failure (40001): the transaction was rolled back; run the attempt again.
+    Retry,
+    /// PostgreSQL refused U+0000 in text (22021); the HTTP surface refuses it first, this
+    /// keeps any other path from answering 500.
+    Nul,
+}
+
+/// Classifies a database error by its code, as each backend reports it.
+fn failure(err: &DbErr) -> Option<Failure> {
+    use sea_orm::RuntimeErr;
+    use sea_orm::sqlx;
+    let (DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e))) = err
+    else {
+        return None;
+    };
+    let sqlx::Error::Database(db) = e.as_ref() else {
+        return None;
+    };
+    let code = db.code()?;
+    if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+        let primary = code.parse::<i32>().ok()? & 0xff;
+        return matches!(primary, 5 | 6).then_some(Failure::Retry);
     }
-    Error::Internal(text)
+    match code.as_ref() {
+        "40P01" | "40001" => Some(Failure::Retry),
+        "22021" => Some(Failure::Nul),
+        _ => None,
+    }
 }
 
 /// Serialises the writes of one tenant that decide tenant-wide rules (the last
