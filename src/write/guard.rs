@@ -13,9 +13,9 @@ use std::collections::BTreeSet;
 use sea_orm::ConnectionTrait;
 use serde_json::Value;
 
-use crate::domain::audit::{Actor, ActorKind};
+use crate::domain::audit::{Actor, ActorKind, diff};
 use crate::domain::catalog::{CatalogKind, Catalogs};
-use crate::domain::ownership::Permission;
+use crate::domain::ownership::{NotEditable, Permission, admin_editability};
 use crate::domain::user::{Document, ManagedBy, User};
 use crate::domain::{Error, Refusal, Result};
 use crate::store::{self, catalog};
@@ -79,6 +79,44 @@ pub fn authorise_profiles(
                 missing.join(", ")
             )));
         }
+    }
+    Ok(())
+}
+
+/// Refuses a local-surface change of a user's attributes that the ownership registry does
+/// not let this actor make: `requested` is the document the caller asked for, before the
+/// layer adds its own values (defaults, generated ids). SSO-owned attributes of an
+/// IdP-managed user are refused (409), as is an attribute whose permission the actor lacks
+/// (403) — whatever surface translated the request.
+pub fn authorise_edits(
+    actor: &Actor,
+    user: &User,
+    requested: &serde_json::Map<String, Value>,
+) -> Result<()> {
+    let local_user = user.managed_by == ManagedBy::Local;
+    let mut sso = Vec::new();
+    let mut missing = Vec::new();
+    for key in diff(Some(&user.attributes), Some(requested)).keys() {
+        match admin_editability(key, local_user, &actor.permissions) {
+            Ok(()) => {}
+            Err(NotEditable::SsoOwned | NotEditable::Derived) => sso.push(key.clone()),
+            Err(NotEditable::Needs(p)) => missing.push(format!("{key} ({})", p.as_str())),
+        }
+    }
+    if !sso.is_empty() {
+        return Err(Error::conflict(
+            Refusal::IdpManaged,
+            format!(
+                "owned by the identity provider and read-only here: {}",
+                sso.join(", ")
+            ),
+        ));
+    }
+    if !missing.is_empty() {
+        return Err(Error::Forbidden(format!(
+            "you may not change {}",
+            missing.join(", ")
+        )));
     }
     Ok(())
 }
@@ -274,6 +312,51 @@ mod tests {
             Some("Agent"),
         )
         .expect("the layer's own default");
+    }
+
+    #[test]
+    fn edits_follow_the_registry_whatever_surface_asked() {
+        let user = |managed_by: ManagedBy| User {
+            id: "u".into(),
+            tenant_id: "t".into(),
+            managed_by,
+            version: 1,
+            created_us: 0,
+            modified_us: 0,
+            attributes: json!({"userName": "u", "title": "x"})
+                .as_object()
+                .cloned()
+                .unwrap_or_default(),
+        };
+        let routing = json!({
+            "userName": "u", "title": "x",
+            crate::domain::ownership::CONTACT_CENTRE: {"routingProfile": "Sales"}
+        });
+        let routing = routing.as_object().cloned().unwrap_or_default();
+        let renamed = json!({"userName": "v", "title": "x"})
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
+        let router = admin_with(&[Permission::ManageRoutingSettings]);
+        authorise_edits(&router, &user(ManagedBy::Idp), &routing).expect("local attribute");
+        assert!(matches!(
+            authorise_edits(&router, &user(ManagedBy::Idp), &renamed),
+            Err(Error::Conflict {
+                refusal: Refusal::IdpManaged,
+                ..
+            })
+        ));
+        // A local user's IdP-owned attributes need EditUser.
+        assert!(matches!(
+            authorise_edits(&router, &user(ManagedBy::Local), &renamed),
+            Err(Error::Forbidden(d)) if d.contains("EditUser")
+        ));
+        let editor = admin_with(&[Permission::EditUser]);
+        authorise_edits(&editor, &user(ManagedBy::Local), &renamed).expect("local user");
+        assert!(matches!(
+            authorise_edits(&editor, &user(ManagedBy::Idp), &routing),
+            Err(Error::Forbidden(d)) if d.contains("ManageRoutingSettings")
+        ));
     }
 
     #[test]

@@ -8,11 +8,12 @@ use super::{
     set_agent_id, validate, view_of,
 };
 use crate::domain::audit::{Actor, Entry, diff};
+use crate::domain::ownership::Permission;
 use crate::domain::user::{ManagedBy, User};
 use crate::domain::validation::Surface;
 use crate::domain::{Error, Result};
 use crate::store::{self, audit, users};
-use crate::write::{begin, commit, retry};
+use crate::write::{begin, commit, guard, retry};
 
 /// Changes several users in one transaction: all of them, or none. `change` computes each
 /// new document; a concurrent change of any of them runs the whole batch again.
@@ -43,6 +44,9 @@ where
             if attributes == current.attributes {
                 done.push(current);
                 continue;
+            }
+            if surface == Surface::Local {
+                guard::authorise_edits(actor, &current, &attributes)?;
             }
             validate(&mut attributes, Some(&current.attributes), &ctx, surface)?;
             if attributes == current.attributes {
@@ -108,6 +112,7 @@ async fn apply_once(
     for plan_item in plans {
         match plan_item {
             Plan::Create(mut attributes) => {
+                actor.require(&[Permission::CreateUser])?;
                 if ctx.settings.idp_managed {
                     return Err(local_creation_off());
                 }
@@ -145,6 +150,7 @@ async fn apply_once(
                 current,
                 mut attributes,
             } => {
+                guard::authorise_edits(actor, &current, &attributes)?;
                 let generated = needs_agent_id(&attributes);
                 if generated {
                     set_agent_id(&mut attributes, agent_ids.allocate());

@@ -467,6 +467,9 @@ async fn store_change(
     if *attributes == current.attributes && managed_by.is_none_or(|m| m == current.managed_by) {
         return Ok(current.clone());
     }
+    if surface == Surface::Local {
+        guard::authorise_edits(actor, current, attributes)?;
+    }
     if !current.attributes.has_security_profiles() && attributes.contains_key(CONTACT_CENTRE) {
         default_profile(attributes, &ctx.catalogs);
     }
