@@ -160,6 +160,43 @@ impl CatalogItem {
         v
     }
 
+    /// The entry checked and normalised: a name (profile, skill…) of 1–200 bytes, a hierarchy
+    /// path of 1–5 levels, an E.164 callback number.
+    pub fn checked(mut self) -> crate::domain::Result<CatalogItem> {
+        use crate::domain::Error;
+        let field = self.kind.name_field();
+        self.name = self.name.trim().to_string();
+        if self.name.is_empty() {
+            return Err(Error::invalid(
+                field,
+                format!("{field} must be a non-empty string"),
+            ));
+        }
+        if self.name.len() > 200 {
+            return Err(Error::invalid(
+                field,
+                format!("{field} must be at most 200 bytes long"),
+            ));
+        }
+        match self.kind {
+            CatalogKind::Hierarchy => {
+                self.name =
+                    validate_hierarchy_path(&self.name).map_err(|e| Error::invalid(field, e))?;
+            }
+            CatalogKind::CallbackNumber if !crate::domain::validation::is_e164(&self.name) => {
+                return Err(Error::invalid(
+                    field,
+                    format!(
+                        "number {:?} is not an E.164 number like +442071234567",
+                        self.name
+                    ),
+                ));
+            }
+            _ => {}
+        }
+        Ok(self)
+    }
+
     /// The built-in Administrator profile: it keeps its name and every permission, so the
     /// tenant can always be administered.
     pub fn is_built_in_administrator(&self) -> bool {

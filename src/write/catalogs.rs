@@ -66,6 +66,7 @@ pub async fn create(
     item: CatalogItem,
 ) -> Result<CatalogItem> {
     actor.require(&[write_permission(item.kind)])?;
+    let item = item.checked()?;
     authorise_permissions(actor, &item)?;
     retry(|| async {
         let txn = begin(db).await?;
@@ -121,7 +122,7 @@ where
         };
         let actor = &actor;
         let current = catalog::get_for_update(&txn, tenant_id, kind, id).await?;
-        let next = change(&current)?;
+        let next = change(&current)?.checked()?;
         if next == current {
             return Ok(current);
         }

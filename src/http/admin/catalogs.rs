@@ -12,9 +12,8 @@ use serde_json::{Value, json};
 use super::auth::AdminAuth;
 use super::error::{AdminError, AdminResult};
 use crate::app::AppState;
-use crate::domain::catalog::{CatalogItem, CatalogKind, validate_hierarchy_path};
+use crate::domain::catalog::{CatalogItem, CatalogKind};
 use crate::domain::ownership::Permission;
-use crate::domain::validation::is_e164;
 use crate::store::catalog;
 use crate::write;
 
@@ -58,20 +57,8 @@ fn from_body(
             )));
         }
     }
-    if item.name.len() > 200 {
-        return Err(AdminError::bad_request(format!(
-            "{name_field} must be at most 200 bytes long"
-        )));
-    }
-    if kind == CatalogKind::Hierarchy {
-        item.name = validate_hierarchy_path(&item.name).map_err(AdminError::bad_request)?;
-    }
-    if kind == CatalogKind::CallbackNumber && !is_e164(&item.name) {
-        return Err(AdminError::bad_request(format!(
-            "number {:?} is not an E.164 number like +442071234567",
-            item.name
-        )));
-    }
+    // The entry's own rules (length, hierarchy path, E.164) are the write layer's.
+    item = item.checked()?;
     if let Some(v) = fields.get("permissions") {
         let list = v
             .as_array()
