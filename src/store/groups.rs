@@ -268,23 +268,27 @@ pub async fn members(
     Ok(out)
 }
 
-/// Deletes a group and its membership rows; as a member of other groups it leaves them too.
+/// Deletes a group and its membership rows, if its stored version is still
+/// `expected_version` (else `VersionConflict`: the caller re-reads); as a member of other
+/// groups it leaves them too. The audit record is written in the same transaction.
 #[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn delete(
     db: &(impl ConnectionTrait + TransactionTrait),
     tenant_id: &str,
     id: &str,
+    expected_version: i64,
     entry: &Entry,
 ) -> Result<()> {
     let txn = db.begin().await.map_err(|e| sql_err(e, "group"))?;
     let result = groups::Entity::delete_many()
         .filter(groups::Column::Id.eq(id))
         .filter(groups::Column::TenantId.eq(tenant_id))
+        .filter(groups::Column::Version.eq(expected_version))
         .exec(&txn)
         .await
         .map_err(|e| sql_err(e, "group"))?;
     if result.rows_affected == 0 {
-        return Err(Error::NotFound(format!("group {id}")));
+        return Err(Error::VersionConflict);
     }
     group_members::Entity::delete_many()
         .filter(

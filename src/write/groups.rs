@@ -61,12 +61,43 @@ pub async fn create(
 }
 
 /// Turns membership operations into join-table changes; a filtered removal other than by
-/// id evaluates its filter against the current members.
+/// id evaluates its filter against the current members, and a whole replacement (PUT, or a
+/// `replace` of `members`) becomes the difference from the current members — nothing, when
+/// they are the same.
 async fn memberships(
     db: &DatabaseConnection,
     group: &Group,
     ops: Vec<MemberOp>,
 ) -> Result<Vec<Membership>> {
+    if let [MemberOp::RemoveAll, MemberOp::Add(wanted)] = ops.as_slice() {
+        let current: std::collections::HashSet<String> =
+            store_groups::members(db, &group.tenant_id, std::slice::from_ref(&group.id))
+                .await?
+                .remove(&group.id)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|m| m.id)
+                .collect();
+        let wanted_set: std::collections::HashSet<&String> = wanted.iter().collect();
+        let gone: Vec<String> = current
+            .iter()
+            .filter(|id| !wanted_set.contains(id))
+            .cloned()
+            .collect();
+        let new: Vec<String> = wanted
+            .iter()
+            .filter(|id| !current.contains(*id))
+            .cloned()
+            .collect();
+        let mut changes = Vec::new();
+        if !gone.is_empty() {
+            changes.push(Membership::Remove(gone));
+        }
+        if !new.is_empty() {
+            changes.push(Membership::Add(new));
+        }
+        return Ok(changes);
+    }
     let mut changes = Vec::with_capacity(ops.len());
     for op in ops {
         changes.push(match op {
@@ -163,7 +194,7 @@ pub async fn delete(
             id,
             changes_of(Some(&group), None, &[]),
         );
-        store_groups::delete(db, tenant_id, id, &entry).await
+        store_groups::delete(db, tenant_id, id, group.version, &entry).await
     })
     .await
 }

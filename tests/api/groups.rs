@@ -412,3 +412,56 @@ async fn remove_with_a_filter_other_than_value_selects_among_current_members() {
         sorted(&[&a])
     );
 }
+
+#[tokio::test]
+async fn a_put_that_changes_nothing_keeps_the_version_and_writes_no_audit() {
+    let app = TestApp::new().await;
+    let alice = app.user("alice").await;
+    let bob = app.user("bob").await;
+    let carol = app.user("carol").await;
+    let id = app.group("Ops", &[&alice, &bob]).await;
+    let body = |members: &[&str]| {
+        json!({
+            "schemas": [GROUP_SCHEMA],
+            "displayName": "Ops",
+            "members": members.iter().map(|m| json!({"value": m})).collect::<Vec<_>>()
+        })
+    };
+    let first = app
+        .put(&format!("/Groups/{id}"), body(&[&bob, &alice]))
+        .await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    let version = first.body["meta"]["version"].clone();
+    let again = app
+        .put(&format!("/Groups/{id}"), body(&[&alice, &bob]))
+        .await;
+    assert_eq!(again.body["meta"]["version"], version, "{}", again.body);
+    // A real change lands as the difference: carol in, bob out.
+    let changed = app
+        .put(&format!("/Groups/{id}"), body(&[&alice, &carol]))
+        .await;
+    assert_ne!(changed.body["meta"]["version"], version);
+    assert_eq!(
+        sorted(
+            &member_ids(&app.fetch(&format!("/Groups/{id}")).await)
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>()
+        ),
+        sorted(&[&alice, &carol])
+    );
+    let (_, boss) = app.admin_token("boss", &["Administrator"]).await;
+    let audit = app
+        .admin(&boss, Method::GET, &format!("/audit?target={id}"), None)
+        .await;
+    let rows = audit.assert_admin_ok(200)["items"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let actions: Vec<&str> = rows.iter().filter_map(|r| r["action"].as_str()).collect();
+    // create, then the one real change (the first PUT only reordered the members).
+    assert_eq!(actions, vec!["group.update", "group.create"], "{rows:?}");
+    let change = &rows[0]["changes"];
+    assert_eq!(change["members.added"], json!([carol]));
+    assert_eq!(change["members.removed"], json!([bob]));
+}
