@@ -57,14 +57,18 @@ impl CatalogKind {
 
     /// The user attribute (canonical key) whose values name entries of this catalog.
     pub fn user_attr(self) -> String {
-        let name = match self {
+        format!("{CONTACT_CENTRE}:{}", self.attr_name())
+    }
+
+    /// That attribute's name within the contact-centre extension (`routingProfile`).
+    pub fn attr_name(self) -> &'static str {
+        match self {
             CatalogKind::SecurityProfile => "securityProfiles",
             CatalogKind::RoutingProfile => "routingProfile",
             CatalogKind::Hierarchy => "agentHierarchy",
             CatalogKind::Skill => "skills",
             CatalogKind::CallbackNumber => "callbackNumbers",
-        };
-        format!("{CONTACT_CENTRE}:{name}")
+        }
     }
 }
 

@@ -265,11 +265,10 @@ pub async fn hold(
         .collect();
     for (kind, name) in names {
         if !found.contains(&(kind.as_str().to_string(), name.to_lowercase())) {
-            let field = kind.user_attr();
-            let short = field.rsplit(':').next().unwrap_or_default().to_string();
+            let field = kind.attr_name();
             return Err(Error::invalid(
-                short.clone(),
-                format!("{short}: {name:?} is not in the tenant's catalog"),
+                field,
+                format!("{field}: {name:?} is not in the tenant's catalog"),
             ));
         }
     }

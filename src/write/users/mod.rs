@@ -141,11 +141,9 @@ fn new_references(
     before: Option<&Map<String, Value>>,
 ) -> Vec<(CatalogKind, String)> {
     let names = |doc: Option<&Map<String, Value>>, kind: CatalogKind| -> BTreeSet<String> {
-        let attr = kind.user_attr();
-        let short = attr.rsplit(':').next().unwrap_or_default().to_string();
         let Some(value) = doc
             .and_then(|d| d.contact_centre())
-            .and_then(|cc| cc.get(&short))
+            .and_then(|cc| cc.get(kind.attr_name()))
         else {
             return BTreeSet::new();
         };
