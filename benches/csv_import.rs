@@ -87,7 +87,17 @@ async fn run(kind: &str, rows: usize) {
     )
     .await
     .expect("token");
-    let app = router(AppState::new(db).expect("schemas"));
+    let app = router(
+        AppState::with_edge(
+            db,
+            rollcall::http::edge::EdgeConfig {
+                // Measures the request path, not the limiter (see benches/edge.rs).
+                rate_limit: 0,
+                ..Default::default()
+            },
+        )
+        .expect("schemas"),
+    );
 
     let mut create = String::from("email,routingProfile,licenceType\n");
     let mut update =

@@ -124,7 +124,17 @@ async fn run(kind: &str, size: usize, queries: usize) -> Stats {
     load(&db, &tenant.id, "main", size).await;
     load(&db, &other.id, "other", 10_000).await;
     eprintln!("{kind}: loaded {size} users in {:.1?}", started.elapsed());
-    let app = router(AppState::new(db).expect("schemas"));
+    let app = router(
+        AppState::with_edge(
+            db,
+            rollcall::http::edge::EdgeConfig {
+                // Measures the request path, not the limiter (see benches/edge.rs).
+                rate_limit: 0,
+                ..Default::default()
+            },
+        )
+        .expect("schemas"),
+    );
     measure(&app, &token, size, queries).await
 }
 

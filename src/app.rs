@@ -2,7 +2,6 @@
 //! graceful shutdown.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -10,26 +9,37 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use sea_orm::DatabaseConnection;
+use tower::ServiceExt;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::TraceLayer;
+use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
+
+use crate::http::edge::server::{self, ConnectionLimits};
+use crate::http::edge::{self, Edge, EdgeConfig};
 
 use crate::http::discovery::MAX_BODY;
 use crate::scim::ScimError;
 use crate::scim::schema::{Registry, SchemaFileError};
 
-/// What every handler shares: the database pool and the schema registry.
+/// What every handler shares: the database pool, the schema registry and the edge (limits,
+/// metrics, the public URL).
 #[derive(Clone)]
 pub struct AppState {
     pub db: DatabaseConnection,
     pub registry: Arc<Registry>,
+    pub edge: Arc<Edge>,
 }
 
 impl AppState {
+    /// The state with the edge's defaults (those of `rollcall serve` without flags).
     pub fn new(db: DatabaseConnection) -> Result<Self, SchemaFileError> {
+        Self::with_edge(db, EdgeConfig::default())
+    }
+
+    pub fn with_edge(db: DatabaseConnection, config: EdgeConfig) -> Result<Self, SchemaFileError> {
         Ok(AppState {
             db,
             registry: Arc::new(Registry::load()?),
+            edge: Arc::new(Edge::new(config)),
         })
     }
 }
@@ -55,36 +65,61 @@ fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
     .into_response()
 }
 
-/// The whole HTTP application.
+/// The whole HTTP application. SCIM paths are normalised (any case, one trailing slash)
+/// before routing; every request is observed (access log, metrics) whatever answers it.
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let edge = &state.edge.config;
+    let mut routes = Router::new()
         .nest("/scim/v2", crate::http::scim_routes())
         .nest("/admin/v1", crate::http::admin::routes())
-        .route("/healthz", get(|| async { "ok" }))
+        .route("/healthz", get(edge::healthz))
+        .route("/readyz", get(edge::readyz));
+    if edge.metrics_on_main {
+        routes = routes.route("/metrics", get(edge::metrics));
+    }
+    let body_timeout = edge.body_timeout;
+    let request_timeout = edge.request_timeout;
+    let app = routes
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(axum::middleware::from_fn(crate::http::extract::refuse_nul))
+        .layer(RequestBodyTimeoutLayer::new(body_timeout))
+        .layer(axum::middleware::from_fn(|request, next| {
+            edge::refuse_oversized(MAX_BODY, request, next)
+        }))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
-            Duration::from_secs(55),
+            request_timeout,
         ))
-        .layer(axum::middleware::from_fn(
-            crate::http::error::log_server_errors,
+        .layer(axum::middleware::from_fn(edge::record_route))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            edge::observe,
         ))
-        .layer(TraceLayer::new_for_http().on_failure(()))
+        .with_state(state);
+    Router::new().fallback_service(app.map_request(edge::normalize_path))
+}
+
+/// The metrics endpoint alone, for `--metrics-listen`.
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(edge::metrics))
         .with_state(state)
 }
 
 /// Serves until SIGTERM or Ctrl-C, then finishes the requests in flight.
-pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    limits: ConnectionLimits,
+) -> std::io::Result<()> {
+    server::serve(listener, router(state), limits, shutdown_signal()).await
 }
 
-async fn shutdown_signal() {
+/// Resolves on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
     let ctrl_c = async {
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;

@@ -8,11 +8,15 @@ use sea_orm::DatabaseConnection;
 
 use serde_json::{Map, Value, json};
 
+use std::time::Duration;
+
 use crate::app::{self, AppState};
 use crate::domain::audit::Actor;
 use crate::domain::ownership::CONTACT_CENTRE;
 use crate::domain::user::User;
 use crate::domain::validation::Surface;
+use crate::http::edge::server::ConnectionLimits;
+use crate::http::edge::{self, EdgeConfig};
 use crate::store::{self, credentials, tenants, users};
 use crate::write;
 
@@ -29,8 +33,30 @@ pub struct Cli {
     )]
     pub database_url: String,
 
+    /// Seconds to wait for a database connection, at start and for each request, before
+    /// giving up (503 with Retry-After while serving).
+    #[arg(
+        long,
+        global = true,
+        env = "ROLLCALL_DB_ACQUIRE_TIMEOUT",
+        default_value_t = 5,
+        value_parser = clap::value_parser!(u64).range(1..=300)
+    )]
+    pub db_acquire_timeout: u64,
+
+    /// Log format on stderr: `text` (colours only on a terminal) or `json` (one object a line).
+    #[arg(long, global = true, env = "ROLLCALL_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -75,6 +101,70 @@ pub struct ServeArgs {
     /// Do not apply migrations on start.
     #[arg(long, env = "ROLLCALL_SKIP_MIGRATIONS")]
     pub skip_migrations: bool,
+    /// The URL clients reach Rollcall at (`https://scim.example.com`): the base of
+    /// `meta.location` and `Location`. Without it, a trusted proxy's forwarded headers, else
+    /// the listen address.
+    #[arg(long, env = "ROLLCALL_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Trust `X-Forwarded-Proto`, `X-Forwarded-Host` and `X-Forwarded-For` (only behind a
+    /// proxy that sets them).
+    #[arg(long, env = "ROLLCALL_TRUST_PROXY")]
+    pub trust_proxy: bool,
+    /// Requests per second per credential, bursts up to twice that; 0 turns rate limiting
+    /// off. A tenant's `rateLimit` setting replaces it for its credentials. Per instance.
+    #[arg(long, env = "ROLLCALL_RATE_LIMIT", default_value_t = edge::DEFAULT_RATE_LIMIT)]
+    pub rate_limit: u32,
+    /// Failed authentications per minute per client address before it gets 429; 0 turns the
+    /// throttle off.
+    #[arg(long, env = "ROLLCALL_AUTH_FAILURE_LIMIT", default_value_t = edge::DEFAULT_AUTH_FAILURE_LIMIT)]
+    pub auth_failure_limit: u32,
+    /// Seconds from a request's first byte to the end of its headers before the connection
+    /// is closed.
+    #[arg(long, env = "ROLLCALL_HEADER_TIMEOUT", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    pub header_timeout: u64,
+    /// Seconds a connection with no request in progress may stay silent.
+    #[arg(long, env = "ROLLCALL_IDLE_TIMEOUT", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    pub idle_timeout: u64,
+    /// Seconds a request's body may take to arrive (408 after).
+    #[arg(long, env = "ROLLCALL_BODY_TIMEOUT", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    pub body_timeout: u64,
+    /// Seconds a request may take in all before a 503.
+    #[arg(long, env = "ROLLCALL_REQUEST_TIMEOUT", default_value_t = 55, value_parser = clap::value_parser!(u64).range(1..))]
+    pub request_timeout: u64,
+    /// Connections open at once; more wait in the listen backlog.
+    #[arg(long, env = "ROLLCALL_MAX_CONNECTIONS", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub max_connections: u64,
+    /// Serve `GET /metrics` on this address instead of the main one.
+    #[arg(long, env = "ROLLCALL_METRICS_LISTEN")]
+    pub metrics_listen: Option<String>,
+}
+
+impl ServeArgs {
+    /// The edge configuration these flags describe; `listen_base` from the bound address.
+    pub fn edge(&self, listen_base: String) -> Result<EdgeConfig, CliError> {
+        let public_url = match &self.public_url {
+            Some(url) => Some(edge::parse_public_url(url).map_err(CliError::Refused)?),
+            None => None,
+        };
+        Ok(EdgeConfig {
+            public_url,
+            listen_base,
+            trust_proxy: self.trust_proxy,
+            rate_limit: self.rate_limit,
+            auth_failure_limit: self.auth_failure_limit,
+            request_timeout: Duration::from_secs(self.request_timeout),
+            body_timeout: Duration::from_secs(self.body_timeout),
+            metrics_on_main: self.metrics_listen.is_none(),
+        })
+    }
+
+    pub fn connection_limits(&self) -> ConnectionLimits {
+        ConnectionLimits {
+            header_timeout: Duration::from_secs(self.header_timeout),
+            idle_timeout: Duration::from_secs(self.idle_timeout),
+            max_connections: usize::try_from(self.max_connections).unwrap_or(usize::MAX),
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -143,7 +233,9 @@ impl From<crate::domain::Error> for CliError {
             | Error::Forbidden(_)
             | Error::Conflict { .. }
             | Error::PreconditionFailed => CliError::Refused(err.to_string()),
-            Error::VersionConflict | Error::Internal(_) => CliError::Failed(err.to_string()),
+            Error::VersionConflict | Error::Unavailable(_) | Error::Internal(_) => {
+                CliError::Failed(err.to_string())
+            }
         }
     }
 }
@@ -168,7 +260,7 @@ impl From<crate::scim::schema::SchemaFileError> for CliError {
 
 /// Runs a command; errors go to stderr and a non-zero exit code (1 refused, 2 failed).
 pub async fn run(cli: Cli) -> ExitCode {
-    init_tracing();
+    init_tracing(cli.log_format);
     match execute(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
@@ -178,39 +270,116 @@ pub async fn run(cli: Cli) -> ExitCode {
     }
 }
 
-fn init_tracing() {
+fn init_tracing(format: LogFormat) {
+    use std::io::IsTerminal;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,sea_orm=warn"));
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+        LogFormat::Text => builder
+            .with_ansi(std::io::stderr().is_terminal())
+            .try_init(),
+    };
 }
 
-async fn open(url: &str, migrate: bool) -> Result<DatabaseConnection, CliError> {
-    let db = store::connect(url).await?;
+/// The database URL with any password replaced, for messages.
+fn redacted(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let credentials = &url[scheme + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// Checks a database URL before connecting, so the common mistakes get a message that says
+/// what to do.
+fn check_url(url: &str) -> Result<(), CliError> {
+    if let Some(rest) = url.strip_prefix("sqlite:") {
+        let rest = rest.trim_start_matches("//");
+        let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+        let creates = query
+            .split('&')
+            .any(|p| p == "mode=rwc" || p == "mode=memory");
+        if !creates
+            && path != ":memory:"
+            && !path.is_empty()
+            && !std::path::Path::new(path).exists()
+        {
+            return Err(CliError::Refused(format!(
+                "the SQLite database file {path} does not exist; to create it, add ?mode=rwc to the URL: --database-url 'sqlite://{path}?mode=rwc'"
+            )));
+        }
+        return Ok(());
+    }
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok(());
+    }
+    Err(CliError::Refused(format!(
+        "unsupported database URL {}: use sqlite://PATH?mode=rwc or postgres://USER@HOST/DB",
+        redacted(url)
+    )))
+}
+
+/// Which database to open, and how long to wait for it.
+pub struct Target {
+    pub url: String,
+    pub acquire_timeout: Duration,
+}
+
+async fn open(target: &Target, migrate: bool) -> Result<DatabaseConnection, CliError> {
+    let url = &target.url;
+    check_url(url)?;
+    let db = store::connect_with(url, target.acquire_timeout)
+        .await
+        .map_err(|e| {
+            let cause = match e {
+                crate::domain::Error::Unavailable(c) | crate::domain::Error::Internal(c) => c,
+                other => other.to_string(),
+            };
+            CliError::Failed(format!(
+                "cannot open the database {}: {cause}; check that it is running and that --database-url is right",
+                redacted(url)
+            ))
+        })?;
     if migrate {
-        store::migrate(&db).await?;
+        store::migrate(&db).await.map_err(|e| {
+            CliError::Failed(format!(
+                "cannot migrate the database {}: {e}",
+                redacted(url)
+            ))
+        })?;
     }
     Ok(db)
 }
 
 async fn execute(cli: Cli) -> Result<(), CliError> {
+    let target = Target {
+        url: cli.database_url.clone(),
+        acquire_timeout: Duration::from_secs(cli.db_acquire_timeout),
+    };
     match cli.command {
         Command::Migrate => {
-            open(&cli.database_url, true).await?;
+            open(&target, true).await?;
             eprintln!("migrations applied");
             Ok(())
         }
-        Command::Serve(args) => serve(&cli.database_url, args).await,
+        Command::Serve(args) => serve(&target, &args).await,
         Command::Tenant(TenantCommand::Create { slug }) => {
-            let db = open(&cli.database_url, true).await?;
+            let db = open(&target, true).await?;
             let tenant = write::tenants::create(&db, &Actor::cli(), &slug).await?;
             println!("{}", tenant.slug);
             Ok(())
         }
         Command::Tenant(TenantCommand::List) => {
-            let db = open(&cli.database_url, true).await?;
+            let db = open(&target, true).await?;
             for tenant in tenants::list(&db).await? {
                 println!("{}\t{}", tenant.slug, tenant.id);
             }
@@ -222,7 +391,7 @@ async fn execute(cli: Cli) -> Result<(), CliError> {
             user,
             name,
         }) => {
-            let db = open(&cli.database_url, true).await?;
+            let db = open(&target, true).await?;
             let tenant = tenants::by_slug(&db, &tenant).await?;
             let (kind, user_id) = match (scim, user) {
                 (true, None) => (credentials::Kind::Scim, None),
@@ -257,7 +426,7 @@ async fn execute(cli: Cli) -> Result<(), CliError> {
             security_profiles,
             email,
         }) => {
-            let db = open(&cli.database_url, true).await?;
+            let db = open(&target, true).await?;
             let tenant = tenants::by_slug(&db, &tenant).await?;
             let user = create_local_user(
                 &db,
@@ -271,7 +440,7 @@ async fn execute(cli: Cli) -> Result<(), CliError> {
             Ok(())
         }
         Command::Token(TokenCommand::List { tenant }) => {
-            let db = open(&cli.database_url, true).await?;
+            let db = open(&target, true).await?;
             let tenant = tenants::by_slug(&db, &tenant).await?;
             for c in credentials::list(&db, &tenant.id).await? {
                 let kind = match c.kind {
@@ -288,7 +457,7 @@ async fn execute(cli: Cli) -> Result<(), CliError> {
             Ok(())
         }
         Command::Token(TokenCommand::Revoke { id }) => {
-            let db = open(&cli.database_url, true).await?;
+            let db = open(&target, true).await?;
             let credential = credentials::by_id(&db, &id).await?;
             write::credentials::revoke(&db, &credential.tenant_id, &Actor::cli(), &id).await?;
             eprintln!("revoked {id}");
@@ -297,16 +466,59 @@ async fn execute(cli: Cli) -> Result<(), CliError> {
     }
 }
 
-async fn serve(url: &str, args: ServeArgs) -> Result<(), CliError> {
-    let db = open(url, !args.skip_migrations).await?;
-    bootstrap(&db, &args.listen).await?;
-    let state = AppState::new(db)?;
-    let listener = tokio::net::TcpListener::bind(&args.listen)
-        .await
-        .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+async fn bind(address: &str, what: &str) -> Result<tokio::net::TcpListener, CliError> {
+    tokio::net::TcpListener::bind(address).await.map_err(|e| {
+        let hint = match e.kind() {
+            std::io::ErrorKind::AddrInUse => {
+                " (another process is listening there: stop it or choose another address)"
+            }
+            std::io::ErrorKind::PermissionDenied => {
+                " (ports below 1024 need privileges: choose a port above 1024)"
+            }
+            _ => "",
+        };
+        CliError::Failed(format!("cannot listen on {address} for {what}: {e}{hint}"))
+    })
+}
+
+async fn serve(target: &Target, args: &ServeArgs) -> Result<(), CliError> {
+    // Flags are checked before anything is opened or bound.
+    args.edge(String::new())?;
+    let listener = bind(&args.listen, "--listen").await?;
+    let metrics_listener = match &args.metrics_listen {
+        Some(address) => Some(bind(address, "--metrics-listen").await?),
+        None => None,
+    };
+    let db = open(target, !args.skip_migrations).await?;
     let addr = listener.local_addr()?;
-    tracing::info!(%addr, "serving SCIM at http://{addr}/scim/v2");
-    app::serve(listener, state).await.map_err(CliError::from)
+    let listen_base = format!("http://{addr}");
+    let config = args.edge(listen_base.clone())?;
+    if config.public_url.is_none() && !config.trust_proxy && addr.ip().is_unspecified() {
+        tracing::warn!(
+            "listening on every interface without --public-url: links in answers name {listen_base}; set --public-url to the address clients use"
+        );
+    }
+    let base = config.public_url.clone().unwrap_or(listen_base);
+    bootstrap(&db, &base).await?;
+    let state = AppState::with_edge(db, config)?;
+    if let Some(listener) = metrics_listener {
+        let metrics = app::metrics_router(state.clone());
+        let metrics_addr = listener.local_addr()?;
+        tracing::info!(%metrics_addr, "serving metrics at http://{metrics_addr}/metrics");
+        tokio::spawn(async move {
+            if let Err(err) = axum::serve(listener, metrics).await {
+                tracing::error!(%err, "the metrics listener stopped");
+            }
+        });
+    }
+    tracing::info!(%addr, "serving SCIM at {base}/scim/v2", base = base_for_log(&state));
+    app::serve(listener, state, args.connection_limits())
+        .await
+        .map_err(CliError::from)
+}
+
+fn base_for_log(state: &AppState) -> String {
+    state.edge.base(&axum::http::HeaderMap::new())
 }
 
 /// Creates a local user with security profiles and an optional primary email.
@@ -336,7 +548,7 @@ async fn create_local_user(
 
 /// On an empty database: tenant `default` with a SCIM token, and a local `admin` user
 /// (Administrator) with an admin API token, printed once.
-async fn bootstrap(db: &DatabaseConnection, listen: &str) -> Result<(), CliError> {
+async fn bootstrap(db: &DatabaseConnection, base: &str) -> Result<(), CliError> {
     if !tenants::list(db).await?.is_empty() {
         return Ok(());
     }
@@ -372,7 +584,7 @@ async fn bootstrap(db: &DatabaseConnection, listen: &str) -> Result<(), CliError
     println!("    {secret}");
     println!();
     println!(
-        "Point your identity provider at http://{listen}/scim/v2 and send \"Authorization: Bearer <token>\"."
+        "Point your identity provider at {base}/scim/v2 and send \"Authorization: Bearer <token>\"."
     );
     println!();
     println!(
@@ -381,6 +593,6 @@ async fn bootstrap(db: &DatabaseConnection, listen: &str) -> Result<(), CliError
     println!();
     println!("    {admin_secret}");
     println!();
-    println!("Use it on http://{listen}/admin/v1 with \"Authorization: Bearer <token>\".");
+    println!("Use it on {base}/admin/v1 with \"Authorization: Bearer <token>\".");
     Ok(())
 }

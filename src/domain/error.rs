@@ -55,7 +55,11 @@ pub enum Error {
     /// The caller's If-Match did not match. → 412
     #[error("version mismatch: the resource was modified")]
     PreconditionFailed,
-    /// Anything else: database down, corrupt row. → 500, logged once, generic body
+    /// The database cannot be reached, or did not answer in time; nothing was written.
+    /// → 503 with `Retry-After`, logged once
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// Anything else: a corrupt row, a bug. → 500, logged once, generic body
     #[error("internal error: {0}")]
     Internal(String),
 }

@@ -24,7 +24,13 @@ pub struct Settings {
     pub provisioning_template_user: Option<String>,
     /// The first agent id handed out; later ones skip ids in use.
     pub agent_id_start: i64,
+    /// Requests per second each of the tenant's credentials may make (bursts up to twice
+    /// that); `None` takes the server's `--rate-limit`.
+    pub rate_limit: Option<u32>,
 }
+
+/// The largest per-tenant `rateLimit`.
+pub const MAX_RATE_LIMIT: u32 = 100_000;
 
 impl Default for Settings {
     fn default() -> Self {
@@ -34,6 +40,7 @@ impl Default for Settings {
             direct_to_agent_dialling: false,
             provisioning_template_user: None,
             agent_id_start: 1000,
+            rate_limit: None,
         }
     }
 }

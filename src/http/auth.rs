@@ -8,8 +8,10 @@ use base64::Engine;
 
 use crate::app::AppState;
 use crate::domain::audit::Actor;
+use crate::http::edge::Caller;
+use crate::http::edge::metrics::Throttled;
 use crate::scim::ScimError;
-use crate::store::credentials::{self, Credential, Kind};
+use crate::store::credentials::{self, Authenticated, Credential, Kind};
 
 /// An authenticated SCIM client: a tenant's provisioning credential.
 #[derive(Debug, Clone)]
@@ -44,6 +46,97 @@ impl ScimAuth {
     }
 }
 
+/// Why a request's credentials were not accepted.
+#[derive(Debug)]
+pub enum Denied {
+    /// No `Authorization` header of a known scheme.
+    Missing,
+    /// No credential has that secret (or that id and secret).
+    Invalid,
+    /// The credential's tenant is disabled by the operator.
+    Disabled,
+    /// The client address made too many failed authentications; retry after the seconds.
+    Throttled(u64),
+    /// The credential is over its rate of `rate` per second; retry after `seconds`.
+    OverRate { seconds: u64, rate: u32 },
+    /// The credential could not be looked up.
+    Failed(crate::domain::Error),
+}
+
+impl From<Denied> for ScimError {
+    fn from(denied: Denied) -> Self {
+        match denied {
+            Denied::Missing => ScimError::unauthorized(
+                "authentication required: send a Bearer token or Basic credentials",
+            ),
+            Denied::Invalid => ScimError::unauthorized("invalid credentials"),
+            Denied::Disabled => {
+                ScimError::unauthorized("this tenant is disabled; its operator can enable it again")
+            }
+            Denied::Throttled(seconds) => ScimError::too_many_requests(
+                seconds,
+                format!("too many failed authentications from this address; retry in {seconds} s"),
+            ),
+            Denied::OverRate { seconds, rate } => ScimError::too_many_requests(
+                seconds,
+                format!(
+                    "this credential is over its rate of {rate} requests per second; retry in {seconds} s"
+                ),
+            ),
+            Denied::Failed(err) => err.into(),
+        }
+    }
+}
+
+/// The gate every authenticated request passes: the failed-authentication throttle of the
+/// client address, the credential and its tenant (one query), the tenant's state, and the
+/// credential's rate. Records the caller for the access log.
+pub async fn admit(state: &AppState, parts: &Parts) -> Result<Authenticated, Denied> {
+    let edge = &state.edge;
+    let address = edge.client_address(parts);
+    if let Some(seconds) = edge.auth_throttle.blocked(address) {
+        edge.metrics.throttled(Throttled::AuthFailures);
+        return Err(Denied::Throttled(seconds));
+    }
+    let fail = |denied: Denied| {
+        edge.metrics.auth_failure();
+        match edge.auth_throttle.failed(address) {
+            Some(seconds) => {
+                edge.metrics.throttled(Throttled::AuthFailures);
+                Denied::Throttled(seconds)
+            }
+            None => denied,
+        }
+    };
+    let Some((id, secret)) = presented(&parts.headers) else {
+        return Err(fail(Denied::Missing));
+    };
+    let found = credentials::authenticate(&state.db, id.as_deref(), &secret)
+        .await
+        .map_err(Denied::Failed)?;
+    let Some(authenticated) = found else {
+        return Err(fail(Denied::Invalid));
+    };
+    if authenticated.tenant_disabled {
+        return Err(fail(Denied::Disabled));
+    }
+    let credential_id = &authenticated.credential.id;
+    if let Err(seconds) = edge
+        .rate_limits
+        .check(credential_id, authenticated.rate_limit)
+    {
+        edge.metrics.throttled(Throttled::Rate);
+        let rate = authenticated
+            .rate_limit
+            .unwrap_or(edge.rate_limits.default_rate());
+        return Err(Denied::OverRate { seconds, rate });
+    }
+    if let Some(caller) = parts.extensions.get::<Caller>() {
+        caller.set(&authenticated.tenant_slug, credential_id);
+    }
+    Ok(authenticated)
+}
+
 impl FromRequestParts<AppState> for ScimAuth {
     type Rejection = ScimError;
 
@@ -51,14 +144,7 @@ impl FromRequestParts<AppState> for ScimAuth {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let (id, secret) = presented(&parts.headers).ok_or_else(|| {
-            ScimError::unauthorized(
-                "authentication required: send a Bearer token or Basic credentials",
-            )
-        })?;
-        let credential = credentials::authenticate(&state.db, id.as_deref(), &secret)
-            .await?
-            .ok_or_else(|| ScimError::unauthorized("invalid credentials"))?;
+        let credential = admit(state, parts).await?.credential;
         if credential.kind != Kind::Scim {
             return Err(ScimError::new(
                 403,
@@ -74,13 +160,39 @@ impl FromRequestParts<AppState> for ScimAuth {
 }
 
 /// The tenant of a valid SCIM credential, if the request carries one: discovery answers
-/// without authentication, but shows an authenticated client its tenant's catalog.
-pub async fn optional_tenant(state: &AppState, headers: &HeaderMap) -> Option<String> {
-    let (id, secret) = presented(headers)?;
-    credentials::authenticate(&state.db, id.as_deref(), &secret)
-        .await
-        .ok()
-        .flatten()
-        .filter(|c| c.kind == Kind::Scim)
-        .map(|c| c.tenant_id)
+/// without authentication, but shows an authenticated client its tenant's catalog. A bad
+/// credential counts towards the address's throttle; a throttled address is not looked up.
+pub struct OptionalTenant(pub Option<String>);
+
+impl FromRequestParts<AppState> for OptionalTenant {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let Some((id, secret)) = presented(&parts.headers) else {
+            return Ok(OptionalTenant(None));
+        };
+        let address = state.edge.client_address(parts);
+        let throttle = &state.edge.auth_throttle;
+        if throttle.blocked(address).is_some() {
+            return Ok(OptionalTenant(None));
+        }
+        let found = credentials::authenticate(&state.db, id.as_deref(), &secret)
+            .await
+            .ok()
+            .flatten()
+            .filter(|a| !a.tenant_disabled);
+        if found.is_none() {
+            state.edge.metrics.auth_failure();
+            throttle.failed(address);
+        }
+        Ok(OptionalTenant(
+            found
+                .map(|a| a.credential)
+                .filter(|c| c.kind == Kind::Scim)
+                .map(|c| c.tenant_id),
+        ))
+    }
 }

@@ -2,10 +2,9 @@
 //! `/Schemas`. They answer without authentication; what they advertise is what works.
 
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
 use serde_json::{Value, json};
 
-use super::auth::optional_tenant;
+use super::auth::OptionalTenant;
 use super::extract::{BaseUrl, ScimJson};
 use crate::app::AppState;
 use crate::domain::catalog::CatalogKind;
@@ -106,8 +105,8 @@ pub async fn resource_type(
 }
 
 /// The security profiles an authenticated caller's tenant offers (`canonicalValues`).
-async fn security_profiles(state: &AppState, headers: &HeaderMap) -> Vec<String> {
-    let Some(tenant_id) = optional_tenant(state, headers).await else {
+async fn security_profiles(state: &AppState, tenant: Option<String>) -> Vec<String> {
+    let Some(tenant_id) = tenant else {
         return Vec::new();
     };
     catalog::load(&state.db, &tenant_id)
@@ -120,9 +119,9 @@ async fn security_profiles(state: &AppState, headers: &HeaderMap) -> Vec<String>
 pub async fn schemas(
     State(state): State<AppState>,
     BaseUrl(base): BaseUrl,
-    headers: HeaderMap,
+    OptionalTenant(tenant): OptionalTenant,
 ) -> ScimJson {
-    let profiles = security_profiles(&state, &headers).await;
+    let profiles = security_profiles(&state, tenant).await;
     let all: Vec<Value> = state
         .registry
         .schemas()
@@ -144,9 +143,9 @@ pub async fn schema(
     State(state): State<AppState>,
     BaseUrl(base): BaseUrl,
     Path(id): Path<String>,
-    headers: HeaderMap,
+    OptionalTenant(tenant): OptionalTenant,
 ) -> ScimResult<ScimJson> {
-    let profiles = security_profiles(&state, &headers).await;
+    let profiles = security_profiles(&state, tenant).await;
     state
         .registry
         .schemas()

@@ -8,31 +8,9 @@ use serde_json::json;
 use crate::scim::{ERROR, ScimError};
 
 /// The cause of a 5xx answer, carried in the response's extensions from where the error
-/// was mapped to the logging middleware, which logs it once inside the request span.
+/// was mapped to the access log, whose line for the request says it (at ERROR).
 #[derive(Debug, Clone)]
 pub struct ErrorCause(pub String);
-
-/// Logs every 5xx answer once, at ERROR, with its cause; client errors are not errors of the
-/// server and are left to the request trace (debug).
-pub async fn log_server_errors(
-    request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> Response {
-    let method = request.method().clone();
-    let path = request.uri().path().to_string();
-    let response = next.run(request).await;
-    let status = response.status();
-    if status.is_server_error() {
-        let cause = response
-            .extensions()
-            .get::<ErrorCause>()
-            .map_or("no cause recorded", |c| c.0.as_str());
-        tracing::error!(%method, %path, status = status.as_u16(), cause, "request failed");
-    } else if status.is_client_error() {
-        tracing::debug!(%method, %path, status = status.as_u16(), "client error");
-    }
-    response
-}
 
 /// The media type of every SCIM response.
 pub const SCIM_JSON: &str = "application/scim+json";
@@ -56,6 +34,9 @@ impl IntoResponse for ScimError {
             response.extensions_mut().insert(ErrorCause(cause));
         }
         let headers = response.headers_mut();
+        if let Some(seconds) = self.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         if self.status == 401 {
             headers.insert(
                 header::WWW_AUTHENTICATE,

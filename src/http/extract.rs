@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
 use super::error::SCIM_JSON;
+use crate::app::AppState;
 use crate::scim::ScimError;
 
 /// A JSON request body.
@@ -85,26 +86,21 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryMap {
     }
 }
 
-/// `scheme://host/scim/v2`, for `meta.location` and `$ref`.
+/// `scheme://host/scim/v2`, for `meta.location` and `$ref`: from `--public-url`, a trusted
+/// proxy's forwarded headers, or the listen address; never from a bare Host header.
 pub struct BaseUrl(pub String);
 
-impl<S: Send + Sync> FromRequestParts<S> for BaseUrl {
+impl FromRequestParts<AppState> for BaseUrl {
     type Rejection = ScimError;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let host = parts
-            .headers
-            .get(header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .filter(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_graphic()))
-            .unwrap_or("localhost");
-        let scheme = parts
-            .headers
-            .get("x-forwarded-proto")
-            .and_then(|h| h.to_str().ok())
-            .filter(|p| *p == "https" || *p == "http")
-            .unwrap_or("http");
-        Ok(BaseUrl(format!("{scheme}://{host}/scim/v2")))
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(BaseUrl(format!(
+            "{}/scim/v2",
+            state.edge.base(&parts.headers)
+        )))
     }
 }
 

@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod auth;
 pub mod discovery;
+pub mod edge;
 pub mod error;
 pub mod extract;
 pub mod groups;

@@ -44,9 +44,14 @@ pub struct ScimError {
     pub status: u16,
     pub scim_type: Option<ScimType>,
     pub detail: String,
-    /// The cause of a 500: logged once by the error-logging middleware, never sent.
+    /// The cause of a 500 or 503: logged once by the error-logging middleware, never sent.
     pub cause: Option<String>,
+    /// Seconds for the `Retry-After` header of a 429 or 503.
+    pub retry_after: Option<u64>,
 }
+
+/// The `Retry-After` seconds of a 503 answered while the database is unavailable.
+pub const UNAVAILABLE_RETRY_AFTER: u64 = 5;
 
 /// Result of the SCIM layer.
 pub type ScimResult<T> = Result<T, ScimError>;
@@ -58,6 +63,7 @@ impl ScimError {
             scim_type,
             detail: detail.into(),
             cause: None,
+            retry_after: None,
         }
     }
 
@@ -100,6 +106,27 @@ impl ScimError {
     pub fn internal() -> Self {
         Self::new(500, None, "internal server error")
     }
+
+    /// 429: the caller is over its rate; it may retry after `seconds`.
+    pub fn too_many_requests(seconds: u64, detail: impl Into<String>) -> Self {
+        ScimError {
+            retry_after: Some(seconds),
+            ..Self::new(429, None, detail)
+        }
+    }
+
+    /// 503: the database is unavailable; `cause` is logged, the client retries later.
+    pub fn unavailable(cause: String) -> Self {
+        ScimError {
+            cause: Some(cause),
+            retry_after: Some(UNAVAILABLE_RETRY_AFTER),
+            ..Self::new(
+                503,
+                None,
+                "the service is temporarily unavailable; retry after the Retry-After delay",
+            )
+        }
+    }
 }
 
 impl From<domain::Error> for ScimError {
@@ -132,6 +159,7 @@ impl From<domain::Error> for ScimError {
                 None,
                 "If-Match does not match the resource's current version",
             ),
+            domain::Error::Unavailable(cause) => ScimError::unavailable(cause),
             domain::Error::Internal(cause) => ScimError {
                 cause: Some(cause),
                 ..ScimError::internal()

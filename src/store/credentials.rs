@@ -10,7 +10,7 @@ use sea_orm::{
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::entity::credentials;
+use super::entity::{credentials, tenants};
 use super::{new_id, now_us, sql_err};
 use crate::domain::{Error, Result};
 
@@ -93,22 +93,44 @@ pub async fn create(
     Ok((to_domain(model), secret))
 }
 
-/// The credential a secret belongs to; `id` (from Basic auth) must match too when given.
+/// A credential a secret matched, with what the request path needs of its tenant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Authenticated {
+    pub credential: Credential,
+    pub tenant_slug: String,
+    /// The operator disabled the tenant: its credentials authenticate nothing.
+    pub tenant_disabled: bool,
+    /// The tenant's `rateLimit` setting, if it has one.
+    pub rate_limit: Option<u32>,
+}
+
+/// The credential a secret belongs to, with its tenant, in one query; `id` (from Basic auth)
+/// must match too when given.
 pub async fn authenticate(
     db: &impl ConnectionTrait,
     id: Option<&str>,
     secret: &str,
-) -> Result<Option<Credential>> {
+) -> Result<Option<Authenticated>> {
     let digest = hash(secret);
     let mut query =
         credentials::Entity::find().filter(credentials::Column::SecretHash.eq(digest.clone()));
     if let Some(id) = id {
         query = query.filter(credentials::Column::Id.eq(id));
     }
-    let found = query.one(db).await.map_err(|e| sql_err(e, "credential"))?;
-    Ok(found
-        .filter(|m| bool::from(m.secret_hash.as_bytes().ct_eq(digest.as_bytes())))
-        .map(to_domain))
+    let found = query
+        .find_also_related(tenants::Entity)
+        .one(db)
+        .await
+        .map_err(|e| sql_err(e, "credential"))?;
+    Ok(found.and_then(|(m, tenant)| {
+        let tenant = tenant?;
+        bool::from(m.secret_hash.as_bytes().ct_eq(digest.as_bytes())).then(|| Authenticated {
+            credential: to_domain(m),
+            tenant_slug: tenant.slug,
+            tenant_disabled: tenant.disabled_us.is_some(),
+            rate_limit: tenant.rate_limit.and_then(|r| u32::try_from(r).ok()),
+        })
+    }))
 }
 
 /// A tenant's credentials, oldest first.

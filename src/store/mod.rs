@@ -18,14 +18,23 @@ use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr, SqlErr};
 
 use crate::domain::{Error, Result};
 
-/// Opens the database: SQLite in WAL mode with a busy timeout and foreign keys on, or
-/// PostgreSQL.
+/// Opens the database with the default acquire timeout.
 pub async fn connect(url: &str) -> Result<DatabaseConnection> {
+    connect_with(url, DEFAULT_ACQUIRE_TIMEOUT).await
+}
+
+/// How long a request waits for a pool connection (and a new connection to open) by default.
+pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Opens the database: SQLite in WAL mode with a busy timeout and foreign keys on, or
+/// PostgreSQL. Connections are opened, and handed out, within `acquire_timeout`; past it
+/// the caller gets `Unavailable`.
+pub async fn connect_with(url: &str, acquire_timeout: Duration) -> Result<DatabaseConnection> {
     let mut options = ConnectOptions::new(url.to_string());
     options
         .sqlx_logging(false)
-        .connect_timeout(Duration::from_secs(10))
-        .acquire_timeout(Duration::from_secs(30));
+        .connect_timeout(acquire_timeout)
+        .acquire_timeout(acquire_timeout);
     if url.starts_with("sqlite:") {
         options.max_connections(8).min_connections(1);
         options.map_sqlx_sqlite_opts(|opts| {
@@ -41,7 +50,7 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection> {
     }
     Database::connect(options)
         .await
-        .map_err(|e| Error::Internal(format!("cannot open database: {e}")))
+        .map_err(|e| Error::Unavailable(e.to_string()))
 }
 
 /// Applies every pending migration.
@@ -71,6 +80,7 @@ pub fn unique_err(err: DbErr, field: &str, detail: String) -> Error {
         Some(Failure::Nul) => {
             Error::invalid_input("text must not contain the NUL character (U+0000)")
         }
+        Some(Failure::Unavailable) => Error::Unavailable(err.to_string()),
         None => Error::Internal(err.to_string()),
     }
 }
@@ -84,18 +94,28 @@ enum Failure {
     /// PostgreSQL refused U+0000 in text (22021); the HTTP surface refuses it first, this
     /// keeps any other path from answering 500.
     Nul,
+    /// No connection could be had or kept: the pool timed out, the server refused or dropped
+    /// the connection, or is shutting down (PostgreSQL classes 08 and 57P).
+    Unavailable,
 }
 
 /// Classifies a database error by its code, as each backend reports it.
 fn failure(err: &DbErr) -> Option<Failure> {
     use sea_orm::RuntimeErr;
     use sea_orm::sqlx;
-    let (DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e))) = err
-    else {
-        return None;
+    let e = match err {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => return Some(Failure::Unavailable),
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => e,
+        _ => return None,
     };
-    let sqlx::Error::Database(db) = e.as_ref() else {
-        return None;
+    let db = match e.as_ref() {
+        sqlx::Error::Database(db) => db,
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => return Some(Failure::Unavailable),
+        _ => return None,
     };
     let code = db.code()?;
     if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
@@ -105,6 +125,7 @@ fn failure(err: &DbErr) -> Option<Failure> {
     match code.as_ref() {
         "40P01" | "40001" => Some(Failure::Retry),
         "22021" => Some(Failure::Nul),
+        c if c.starts_with("08") || c.starts_with("57P") => Some(Failure::Unavailable),
         _ => None,
     }
 }

@@ -30,6 +30,8 @@ pub async fn create(txn: &impl ConnectionTrait, slug: &str) -> Result<Tenant> {
         settings: Set("{}".into()),
         settings_version: Set(1),
         created_us: Set(now_us()),
+        disabled_us: Set(None),
+        rate_limit: Set(None),
     }
     .insert(txn)
     .await
@@ -72,6 +74,10 @@ pub async fn set_settings(
         .col_expr(
             tenants::Column::SettingsVersion,
             Expr::value(expected_version + 1),
+        )
+        .col_expr(
+            tenants::Column::RateLimit,
+            Expr::value(settings.rate_limit.map(|r| r as i32)),
         )
         .filter(tenants::Column::Id.eq(tenant_id))
         .filter(tenants::Column::SettingsVersion.eq(expected_version))

@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 use super::{Attempts, begin, commit};
 use crate::domain::audit::{Actor, Entry, diff};
 use crate::domain::ownership::Permission;
-use crate::domain::tenant::Settings;
+use crate::domain::tenant::{MAX_RATE_LIMIT, Settings};
 use crate::domain::{Error, Result};
 use crate::store::{audit, tenants, users};
 
@@ -47,6 +47,17 @@ where
             return Err(Error::invalid(
                 "agentIdStart",
                 format!("agentIdStart must be an integer from 1 to {MAX_AGENT_ID_START}"),
+            ));
+        }
+        if next
+            .rate_limit
+            .is_some_and(|r| !(1..=MAX_RATE_LIMIT).contains(&r))
+        {
+            return Err(Error::invalid(
+                "rateLimit",
+                format!(
+                    "rateLimit must be an integer from 1 to {MAX_RATE_LIMIT} requests per second, or null for the server's default"
+                ),
             ));
         }
         if next == current {

@@ -5,6 +5,7 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
 use http_body_util::BodyExt;
 use rollcall::app::{AppState, router};
+use rollcall::http::edge::EdgeConfig;
 use rollcall::store::{self, credentials};
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use serde_json::Value;
@@ -91,9 +92,25 @@ async fn fresh_database() -> (DatabaseConnection, String, Option<tempfile::TempD
     (db, url, dir)
 }
 
+/// The edge the tests run behind: the defaults without the rate limit and the
+/// failed-authentication throttle, which `edge.rs` tests on their own (the other tests send
+/// requests, and bad credentials, faster than any identity provider).
+pub fn test_edge() -> EdgeConfig {
+    EdgeConfig {
+        rate_limit: 0,
+        auth_failure_limit: 0,
+        ..EdgeConfig::default()
+    }
+}
+
 impl TestApp {
     /// The application on a fresh, migrated database with tenant `acme` and a SCIM token.
     pub async fn new() -> TestApp {
+        Self::with_edge(test_edge()).await
+    }
+
+    /// `new` behind an edge configured as given.
+    pub async fn with_edge(edge: EdgeConfig) -> TestApp {
         let (db, database_url, dir) = fresh_database().await;
         store::migrate(&db).await.expect("migrate");
         let tenant =
@@ -104,7 +121,7 @@ impl TestApp {
             credentials::create(&db, &tenant.id, credentials::Kind::Scim, None, "test")
                 .await
                 .expect("token");
-        let state = AppState::new(db.clone()).expect("schemas");
+        let state = AppState::with_edge(db.clone(), edge).expect("schemas");
         TestApp {
             router: router(state),
             db,
@@ -122,7 +139,7 @@ impl TestApp {
         let db = store::connect(&self.database_url)
             .await
             .expect("second connection pool");
-        let state = AppState::new(db.clone()).expect("schemas");
+        let state = AppState::with_edge(db.clone(), test_edge()).expect("schemas");
         TestApp {
             router: router(state),
             db,

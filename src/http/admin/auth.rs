@@ -10,8 +10,9 @@ use crate::app::AppState;
 use crate::domain::audit::Actor;
 use crate::domain::ownership::Permission;
 use crate::domain::user::{Document, User};
-use crate::http::auth::presented;
-use crate::store::credentials::{self, Credential, Kind};
+use crate::http::auth::admit;
+use crate::scim::ScimError;
+use crate::store::credentials::{Credential, Kind};
 use crate::store::{catalog, users};
 
 /// An authenticated admin: a user of the tenant, acting with its permissions.
@@ -48,12 +49,10 @@ impl FromRequestParts<AppState> for AdminAuth {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let (id, secret) = presented(&parts.headers).ok_or_else(|| {
-            unauthorized("authentication required: send a Bearer token or Basic credentials")
-        })?;
-        let credential = credentials::authenticate(&state.db, id.as_deref(), &secret)
-            .await?
-            .ok_or_else(|| unauthorized("invalid credentials"))?;
+        let credential = admit(state, parts)
+            .await
+            .map_err(|denied| AdminError::from(ScimError::from(denied)))?
+            .credential;
         let Some(user_id) = credential
             .user_id
             .clone()

@@ -85,6 +85,11 @@ error_codes! {
     PreconditionFailed = 412, "precondition_failed";
     /// The body is larger than the limit.
     TooLarge = 413, "too_large";
+    /// The credential is over its rate, or the client address made too many failed sign-ins;
+    /// `Retry-After` says when to try again.
+    TooManyRequests = 429, "too_many_requests";
+    /// The database is unavailable; `Retry-After` says when to try again.
+    Unavailable = 503, "unavailable";
     /// Anything unexpected; logged, generic body.
     Internal = 500, "internal";
 }
@@ -96,8 +101,10 @@ pub struct AdminError {
     pub detail: String,
     pub fields: Option<Vec<String>>,
     pub extra: Option<Value>,
-    /// The cause of a 500, logged once by the error-logging middleware, never sent.
+    /// The cause of a 500 or 503, logged once by the error-logging middleware, never sent.
     pub cause: Option<String>,
+    /// Seconds for the `Retry-After` header of a 429 or 503.
+    pub retry_after: Option<u64>,
 }
 
 /// Result of an admin handler.
@@ -111,6 +118,7 @@ impl AdminError {
             fields: None,
             extra: None,
             cause: None,
+            retry_after: None,
         }
     }
 
@@ -193,6 +201,7 @@ impl From<domain::Error> for AdminError {
                 Code::PreconditionFailed,
                 "If-Match does not match the current version",
             ),
+            domain::Error::Unavailable(cause) => ScimError::unavailable(cause).into(),
             domain::Error::Internal(cause) => AdminError {
                 cause: Some(cause),
                 ..AdminError::new(Code::Internal, "internal server error")
@@ -224,12 +233,15 @@ impl From<ScimError> for AdminError {
                 409 => Code::Conflict,
                 412 => Code::PreconditionFailed,
                 413 => Code::TooLarge,
+                429 => Code::TooManyRequests,
+                503 => Code::Unavailable,
                 400..=499 => Code::InvalidValue,
                 _ => Code::Internal,
             },
         };
         AdminError {
             cause: err.cause.clone(),
+            retry_after: err.retry_after,
             ..AdminError::new(code, err.detail)
         }
     }
@@ -255,6 +267,12 @@ impl IntoResponse for AdminError {
                 axum::http::HeaderValue::from_static(
                     "Bearer realm=\"rollcall-admin\", Basic realm=\"rollcall-admin\"",
                 ),
+            );
+        }
+        if let Some(seconds) = self.retry_after {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(seconds),
             );
         }
         if let Some(cause) = self.cause {

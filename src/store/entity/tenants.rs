@@ -11,6 +11,8 @@ pub struct Model {
     pub settings: String,
     pub settings_version: i64,
     pub created_us: i64,
+    pub disabled_us: Option<i64>,
+    pub rate_limit: Option<i32>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -16,7 +16,8 @@ async fn settings_read_and_merge_patch() {
             "agentHierarchyRequired": false,
             "directToAgentDialling": false,
             "provisioningTemplateUser": null,
-            "agentIdStart": 1000
+            "agentIdStart": 1000,
+            "rateLimit": null
         })
     );
     let r = app
