@@ -115,3 +115,78 @@ async fn a_server_error_is_logged_once_with_its_cause() {
     assert!(errors[0].contains("audit_log"), "{}", errors[0]);
     assert!(errors[0].contains("POST"), "{}", errors[0]);
 }
+
+#[tokio::test]
+async fn every_request_has_one_access_line_with_route_status_tenant_and_credential() {
+    let app = TestApp::new().await;
+    let admin = boss(&app).await;
+    let user = app.user("alice").await;
+    let scim_credential = rollcall::store::credentials::list(&app.db, &app.tenant_id)
+        .await
+        .expect("credentials")
+        .into_iter()
+        .find(|c| c.kind == rollcall::store::credentials::Kind::Scim)
+        .expect("the SCIM credential")
+        .id;
+    let (log, _guard) = capture();
+    app.get(&format!("/Users/{user}")).await.assert_ok(200);
+    app.admin(&admin, Method::GET, "/users", None)
+        .await
+        .assert_admin_ok(200);
+    app.send_as("rc_not_a_token", Method::GET, "/Groups", None, &[])
+        .await
+        .assert_error(401, None);
+    app.dispatch("", Method::GET, "/healthz", None, &[]).await;
+    let text = log.text();
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("rollcall::access"))
+        .collect();
+    assert_eq!(lines.len(), 4, "{text}");
+    let expect = |line: &str, parts: &[&str]| {
+        for part in parts {
+            assert!(line.contains(part), "{part:?} missing from {line}");
+        }
+        assert!(line.contains("latency_us="), "{line}");
+        assert!(line.contains(" INFO "), "{line}");
+    };
+    expect(
+        lines[0],
+        &[
+            "method=GET",
+            "route=\"/scim/v2/Users/{id}\"",
+            "status=200",
+            "tenant=\"acme\"",
+            &format!("credential=\"{scim_credential}\""),
+        ],
+    );
+    expect(
+        lines[1],
+        &[
+            "method=GET",
+            "route=\"/admin/v1/users\"",
+            "status=200",
+            "tenant=\"acme\"",
+        ],
+    );
+    expect(
+        lines[2],
+        &[
+            "route=\"/scim/v2/Groups\"",
+            "status=401",
+            "tenant=\"-\"",
+            "credential=\"-\"",
+        ],
+    );
+    expect(lines[3], &["route=\"/healthz\"", "status=200"]);
+    // Never a secret, an id from the path or a user name.
+    for secret in [
+        app.token.as_str(),
+        admin.as_str(),
+        "rc_not_a_token",
+        user.as_str(),
+        "alice",
+    ] {
+        assert!(!text.contains(secret), "{secret} in the log:\n{text}");
+    }
+}

@@ -11,6 +11,7 @@ mod crash;
 mod differential;
 mod discovery;
 mod domain;
+mod edge;
 mod explain;
 mod fuzz;
 mod groups;

@@ -108,7 +108,11 @@ impl Edge {
     /// trusted, else the peer; unknown (in-process requests) is `0.0.0.0`.
     pub fn client_address(&self, parts: &Parts) -> IpAddr {
         let forwarded = || {
-            let value = parts.headers.get_all("x-forwarded-for").iter().next_back()?;
+            let value = parts
+                .headers
+                .get_all("x-forwarded-for")
+                .iter()
+                .next_back()?;
             value
                 .to_str()
                 .ok()?
@@ -327,9 +331,11 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
             .execute_unprepared("SELECT 1")
             .await
             .map_err(|e| format!("the database does not answer: {e}"))?;
-        let pending = migrations::Migrator::get_pending_migrations(&state.db)
+        let pending = migrations::Migrator::get_pending_migrations_read_only(&state.db)
             .await
-            .map_err(|e| format!("cannot read the migration state: {e}"))?;
+            .map_err(|e| {
+                format!("cannot read the migration state ({e}); has `rollcall migrate` run?")
+            })?;
         if pending.is_empty() {
             Ok(())
         } else {

@@ -16,7 +16,7 @@ use axum::extract::ConnectInfo;
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::{Notify, Semaphore, watch};
 use tokio::time::Instant;
 use tower::ServiceExt;
 
@@ -55,10 +55,17 @@ struct Activity {
     last: Instant,
 }
 
-type Shared = Arc<Mutex<Activity>>;
+/// A connection's activity, and a signal for its watchdog when a request's head starts
+/// arriving (its deadline moves closer).
+struct Watch {
+    activity: Mutex<Activity>,
+    head_started: Notify,
+}
+
+type Shared = Arc<Watch>;
 
 fn lock(shared: &Shared) -> std::sync::MutexGuard<'_, Activity> {
-    shared.lock().unwrap_or_else(|e| e.into_inner())
+    shared.activity.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// The socket, noting reads and writes for the watchdog.
@@ -81,6 +88,7 @@ impl AsyncRead for Watched {
             activity.last = now;
             if activity.in_flight == 0 && activity.head_started.is_none() {
                 activity.head_started = Some(now);
+                self.activity.head_started.notify_one();
             }
         }
         result
@@ -167,7 +175,10 @@ async fn watchdog(activity: Shared, limits: ConnectionLimits) {
             tokio::time::sleep(limits.header_timeout.min(limits.idle_timeout)).await;
             continue;
         }
-        tokio::time::sleep_until(deadline).await;
+        tokio::select! {
+            () = tokio::time::sleep_until(deadline) => {}
+            () = activity.head_started.notified() => {}
+        }
     }
 }
 
@@ -229,11 +240,14 @@ async fn connection(
     limits: ConnectionLimits,
     stop: &mut watch::Receiver<bool>,
 ) {
-    let activity: Shared = Arc::new(Mutex::new(Activity {
-        in_flight: 0,
-        head_started: None,
-        last: Instant::now(),
-    }));
+    let activity: Shared = Arc::new(Watch {
+        activity: Mutex::new(Activity {
+            in_flight: 0,
+            head_started: None,
+            last: Instant::now(),
+        }),
+        head_started: Notify::new(),
+    });
     let io = TokioIo::new(Watched {
         stream,
         activity: activity.clone(),
