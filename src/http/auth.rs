@@ -117,10 +117,14 @@ pub async fn admit(state: &AppState, parts: &Parts) -> Result<Authenticated, Den
     let Some(authenticated) = found else {
         return Err(fail(Denied::Invalid));
     };
+    let credential_id = &authenticated.credential.id;
+    // Known from here on, refused or not: the access log names the tenant and credential.
+    if let Some(caller) = parts.extensions.get::<Caller>() {
+        caller.set(&authenticated.tenant_slug, credential_id);
+    }
     if authenticated.tenant_disabled {
         return Err(fail(Denied::Disabled));
     }
-    let credential_id = &authenticated.credential.id;
     if let Err(seconds) = edge
         .rate_limits
         .check(credential_id, authenticated.rate_limit)
@@ -130,9 +134,6 @@ pub async fn admit(state: &AppState, parts: &Parts) -> Result<Authenticated, Den
             .rate_limit
             .unwrap_or(edge.rate_limits.default_rate());
         return Err(Denied::OverRate { seconds, rate });
-    }
-    if let Some(caller) = parts.extensions.get::<Caller>() {
-        caller.set(&authenticated.tenant_slug, credential_id);
     }
     Ok(authenticated)
 }

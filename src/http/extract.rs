@@ -15,6 +15,42 @@ use super::error::SCIM_JSON;
 use crate::app::AppState;
 use crate::scim::ScimError;
 
+/// A request body's bytes: 413 over the body limit, 408 when it stops arriving within the
+/// body timeout, 400 when it cannot be read otherwise.
+pub struct RawBody(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for RawBody {
+    type Rejection = ScimError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        Bytes::from_request(req, state)
+            .await
+            .map(RawBody)
+            .map_err(|e| {
+                let timed_out = {
+                    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+                    std::iter::from_fn(|| {
+                        let current = cause?;
+                        cause = current.source();
+                        Some(current)
+                    })
+                    .any(|c| c.is::<tower_http::timeout::TimeoutError>())
+                };
+                if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ScimError::new(413, None, "the request body is too large")
+                } else if timed_out {
+                    ScimError::new(
+                        408,
+                        None,
+                        "the request body did not arrive within the body timeout",
+                    )
+                } else {
+                    ScimError::invalid_syntax(format!("cannot read the request body: {e}"))
+                }
+            })
+    }
+}
+
 /// A JSON request body.
 pub struct ScimBody(pub Value);
 
@@ -22,14 +58,7 @@ impl<S: Send + Sync> FromRequest<S> for ScimBody {
     type Rejection = ScimError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
-            let status = e.status().as_u16();
-            if status == 413 {
-                ScimError::new(413, None, "the request body is too large")
-            } else {
-                ScimError::invalid_syntax(format!("cannot read the request body: {e}"))
-            }
-        })?;
+        let RawBody(bytes) = RawBody::from_request(req, state).await?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Err(ScimError::invalid_syntax("the request body is empty"));
         }

@@ -463,6 +463,43 @@ async fn a_huge_declared_body_is_refused_with_413_at_once() {
     assert!(server.app.find_users("userName pr").await.is_empty());
 }
 
+#[tokio::test]
+async fn a_body_that_stops_arriving_is_answered_408() {
+    let server = served(
+        EdgeConfig {
+            body_timeout: Duration::from_secs(1),
+            ..test_edge()
+        },
+        ConnectionLimits::default(),
+    )
+    .await;
+    let mut stream = TcpStream::connect(server.addr).await.expect("connect");
+    let started = Instant::now();
+    stream
+        .write_all(
+            format!(
+                "POST /scim/v2/Users HTTP/1.1\r\nHost: rollcall.test\r\nAuthorization: Bearer {}\r\nContent-Type: application/scim+json\r\nContent-Length: 100\r\n\r\n{{\"userName\":",
+                server.app.token
+            )
+            .as_bytes(),
+        )
+        .await
+        .expect("send");
+    let mut buf = [0u8; 2048];
+    let n = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut buf))
+        .await
+        .expect("an answer")
+        .expect("read");
+    let text = String::from_utf8_lossy(&buf[..n]).into_owned();
+    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(server.app.find_users("userName pr").await.is_empty());
+}
+
 // ---- paths and links --------------------------------------------------------------------------
 
 #[tokio::test]

@@ -21,5 +21,6 @@ mod limits;
 mod logging;
 mod pagination;
 mod rng;
+mod startup;
 mod users;
 mod write_path;

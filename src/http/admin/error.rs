@@ -81,6 +81,8 @@ error_codes! {
     LocalCreationOff = 409, "local_creation_off";
     /// Act-as-agent access, once granted, is never revoked.
     Irrevocable = 409, "irrevocable";
+    /// The request body stopped arriving before the body timeout.
+    RequestTimeout = 408, "request_timeout";
     /// If-Match does not match the current version.
     PreconditionFailed = 412, "precondition_failed";
     /// The body is larger than the limit.
@@ -230,6 +232,7 @@ impl From<ScimError> for AdminError {
                 401 => Code::Unauthorized,
                 403 => Code::Forbidden,
                 404 => Code::NotFound,
+                408 => Code::RequestTimeout,
                 409 => Code::Conflict,
                 412 => Code::PreconditionFailed,
                 413 => Code::TooLarge,

@@ -22,7 +22,8 @@ use crate::app::AppState;
 use crate::domain::audit::diff;
 use crate::domain::ownership::{AdminEdit, CONTACT_CENTRE, Permission, REGISTRY};
 use crate::domain::validation::Surface;
-use crate::http::extract::QueryMap;
+use crate::http::extract::{QueryMap, RawBody};
+use crate::scim::ScimError;
 use crate::scim::schema::{AttrType, Attribute};
 use crate::store::users as store_users;
 use crate::write::users::{self as directory, Plan, TenantContext};
@@ -128,8 +129,9 @@ pub async fn import(
     State(state): State<AppState>,
     auth: AdminAuth,
     query: QueryMap,
-    body: String,
+    body: Result<RawBody, ScimError>,
 ) -> AdminResult<(StatusCode, Json<Value>)> {
+    let RawBody(bytes) = body?;
     let dry_run = match query.0.get("dryRun").map(String::as_str) {
         None | Some("true") => true,
         Some("false") => false,
@@ -139,6 +141,8 @@ pub async fn import(
             )));
         }
     };
+    let body = String::from_utf8(bytes.to_vec())
+        .map_err(|_| AdminError::new(Code::InvalidCsv, "the file must be UTF-8 text"))?;
     if body.contains('\0') {
         return Err(AdminError::new(
             Code::InvalidCsv,

@@ -26,10 +26,13 @@ use crate::http::admin::error::AdminError;
 use crate::http::error::ErrorCause;
 use crate::scim::ScimError;
 
-/// Requests per second per credential when `--rate-limit` is not given. An identity
-/// provider's sync runs far below it (Entra asks a service for 25 per second per tenant; Okta
-/// sends a few at a time); it bounds what one leaked or looping token can take.
-pub const DEFAULT_RATE_LIMIT: u32 = 200;
+/// Requests per second per credential when `--rate-limit` is not given (bursts of 2,000).
+/// Above what one credential's writes can reach on a small machine (a create takes ~2 ms; a
+/// four-client Okta-style sync makes ~700 requests a second), so it never slows a sync the
+/// storage can carry, and far above what identity providers send (Entra's gallery asks for
+/// 25 per second per tenant); it caps a runaway or leaked token's reads, which could otherwise
+/// take the whole server.
+pub const DEFAULT_RATE_LIMIT: u32 = 1000;
 
 /// Failed authentications per minute per client address before it is throttled.
 pub const DEFAULT_AUTH_FAILURE_LIMIT: u32 = 30;
