@@ -4,7 +4,8 @@
 //! on a shared machine hits both; the figure is the ratio of the medians.
 //!
 //! `cargo bench --bench edge`; `EDGE_SECONDS=3` (per round), `EDGE_ROUNDS=3`,
-//! `EDGE_CONNECTIONS=16` change the defaults. Only 127.0.0.1 is contacted, and every round
+//! `EDGE_CONNECTIONS=16` change the defaults. `EDGE_LOG=1` formats the access log at the
+//! server's default level (into a sink), to see what one line per request costs. Only 127.0.0.1 is contacted, and every round
 //! stops by itself.
 
 mod common;
@@ -94,6 +95,16 @@ async fn main() {
     let seconds = env_or("EDGE_SECONDS", 3);
     let rounds = env_or("EDGE_ROUNDS", 3);
     let connections = env_or("EDGE_CONNECTIONS", 16);
+    let logging = env_or("EDGE_LOG", 0) == 1;
+    if logging {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(
+                "info,sqlx=warn,sea_orm=warn",
+            ))
+            .with_ansi(false)
+            .with_writer(std::io::sink)
+            .init();
+    }
     let (db, _dir) = common::fresh("sqlite", "edge").await;
     store::migrate(&db).await.expect("migrate");
     let tenant =
@@ -156,7 +167,12 @@ async fn main() {
     }
     let (off, on) = (median(off), median(on));
     println!(
-        "GET /Users/{{id}}, {connections} kept-alive connections, {seconds} s x {rounds} rounds each (median): off {off:.0} req/s, on {on:.0} req/s; on/off = {:.3} ({:+.1}%)",
+        "GET /Users/{{id}}, {connections} kept-alive connections, {seconds} s x {rounds} rounds each (median){}: off {off:.0} req/s, on {on:.0} req/s; on/off = {:.3} ({:+.1}%)",
+        if logging {
+            ", access log formatted"
+        } else {
+            ""
+        },
         on / off,
         (on / off - 1.0) * 100.0
     );

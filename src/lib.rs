@@ -4,7 +4,9 @@
 //! Layers, imports going one way:
 //!
 //! ```text
-//! request → http   (axum: routing, authentication, extract → call → render, errors)
+//! request → http::edge (connection loop and timeouts, path normalisation, rate limits,
+//!                   access log, metrics, health)
+//!         → http   (axum: routing, authentication, extract → call → render, errors)
 //!         → scim   (RFC 7643/7644 semantics, pure: schemas, wire JSON, PATCH, filters)
 //!         → write  (the write layer: one function per mutation — authorise, validate,
 //!                   compare-and-swap write + audit row + cross-writer checks in one

@@ -116,9 +116,23 @@ impl Default for Metrics {
     }
 }
 
+/// A method label: the standard methods by name, any other as `OTHER`, so a client cannot
+/// mint label values.
+fn method_label(method: &str) -> &str {
+    const KNOWN: [&str; 9] = [
+        "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE", "CONNECT",
+    ];
+    KNOWN
+        .iter()
+        .find(|m| **m == method)
+        .copied()
+        .unwrap_or("OTHER")
+}
+
 impl Metrics {
     /// Counts an answered request.
     pub fn request(&self, method: &str, route: &str, status: u16, seconds: f64) {
+        let method = method_label(method);
         self.requests
             .get_or_create(&RequestLabels {
                 method: method.to_string(),
