@@ -80,8 +80,10 @@ pub enum Command {
 pub enum UserCommand {
     /// Create a local user (owned locally in full) and print its id.
     Create {
+        /// The tenant's slug.
         #[arg(long)]
         tenant: String,
+        /// The new user's userName (unique in the tenant, case-insensitively).
         #[arg(long)]
         user_name: String,
         /// A security profile of the tenant's catalog; repeat for several.
@@ -182,6 +184,7 @@ pub enum TenantCommand {
 pub enum TokenCommand {
     /// Create a credential and print only its secret on stdout.
     Create {
+        /// The tenant's slug.
         #[arg(long)]
         tenant: String,
         /// A tenant-wide SCIM provisioning token.
@@ -196,11 +199,15 @@ pub enum TokenCommand {
     },
     /// List a tenant's credentials (never their secrets).
     List {
+        /// The tenant's slug.
         #[arg(long)]
         tenant: String,
     },
     /// Revoke a credential by id.
-    Revoke { id: String },
+    Revoke {
+        /// The credential's id (from `token list`).
+        id: String,
+    },
 }
 
 /// Why a command failed: what it prints on stderr, and its exit code.

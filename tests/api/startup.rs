@@ -164,3 +164,31 @@ fn logs_are_json_lines_on_request_and_plain_text_when_not_a_terminal() {
         assert!(!line.contains('\u{1b}'), "ANSI escape in {line:?}");
     }
 }
+
+#[test]
+fn every_command_and_flag_has_help_text() {
+    use clap::CommandFactory;
+    fn walk(command: &clap::Command, path: &str, missing: &mut Vec<String>) {
+        let path = format!("{path} {}", command.get_name());
+        if command.get_about().is_none() && command.get_long_about().is_none() {
+            missing.push(path.clone());
+        }
+        for arg in command.get_arguments() {
+            let id = arg.get_id().as_str();
+            if id == "help" || id == "version" {
+                continue;
+            }
+            if arg.get_help().is_none() && arg.get_long_help().is_none() {
+                missing.push(format!("{path} --{id}"));
+            }
+        }
+        for sub in command.get_subcommands() {
+            if sub.get_name() != "help" {
+                walk(sub, &path, missing);
+            }
+        }
+    }
+    let mut missing = Vec::new();
+    walk(&rollcall::cli::Cli::command(), "", &mut missing);
+    assert!(missing.is_empty(), "without help text: {missing:?}");
+}
