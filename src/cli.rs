@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
-use sea_orm::DatabaseConnection;
+use sea_orm::{ConnectionTrait, DatabaseConnection};
 
 use serde_json::{Map, Value, json};
 
@@ -74,6 +74,15 @@ pub enum Command {
     /// Manage local users.
     #[command(subcommand)]
     User(UserCommand),
+    /// Write a consistent copy of the SQLite database to PATH, safe while `serve` runs
+    /// (PostgreSQL: use pg_dump).
+    Backup {
+        /// Where to write the copy; must not exist yet.
+        path: std::path::PathBuf,
+    },
+    /// Print the configuration `serve` would run with (same flags and environment), and
+    /// check the database: exit 0 when healthy, 2 when a check fails.
+    Doctor(ServeArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -176,8 +185,27 @@ pub enum TenantCommand {
         /// Lower-case letters, digits and hyphens.
         slug: String,
     },
-    /// List tenants.
+    /// List tenants: slug, id, status (active or disabled).
     List,
+    /// Disable a tenant: its credentials get 401 until it is enabled again; its data stays.
+    Disable {
+        /// The tenant's slug.
+        slug: String,
+    },
+    /// Enable a disabled tenant again.
+    Enable {
+        /// The tenant's slug.
+        slug: String,
+    },
+    /// Delete a tenant with its users, groups, credentials and catalogs; its audit log is
+    /// kept. Refused while it has users, unless --force.
+    Delete {
+        /// The tenant's slug.
+        slug: String,
+        /// Delete it even though it has users.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -306,12 +334,16 @@ fn redacted(url: &str) -> String {
     }
 }
 
+/// The file path and query of a SQLite URL.
+fn sqlite_file(url: &str) -> Option<(&str, &str)> {
+    let rest = url.strip_prefix("sqlite:")?.trim_start_matches("//");
+    Some(rest.split_once('?').unwrap_or((rest, "")))
+}
+
 /// Checks a database URL before connecting, so the common mistakes get a message that says
 /// what to do.
 fn check_url(url: &str) -> Result<(), CliError> {
-    if let Some(rest) = url.strip_prefix("sqlite:") {
-        let rest = rest.trim_start_matches("//");
-        let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    if let Some((path, query)) = sqlite_file(url) {
         let creates = query
             .split('&')
             .any(|p| p == "mode=rwc" || p == "mode=memory");
@@ -388,10 +420,46 @@ async fn execute(cli: Cli) -> Result<(), CliError> {
         Command::Tenant(TenantCommand::List) => {
             let db = open(&target, true).await?;
             for tenant in tenants::list(&db).await? {
-                println!("{}\t{}", tenant.slug, tenant.id);
+                let status = if tenant.disabled_us.is_some() {
+                    "disabled"
+                } else {
+                    "active"
+                };
+                println!("{}\t{}\t{status}", tenant.slug, tenant.id);
             }
             Ok(())
         }
+        Command::Tenant(TenantCommand::Disable { slug }) => {
+            let db = open(&target, true).await?;
+            if write::tenants::set_disabled(&db, &Actor::cli(), &slug, true).await? {
+                eprintln!(
+                    "tenant {slug} disabled: its credentials are refused until `rollcall tenant enable {slug}`"
+                );
+            } else {
+                eprintln!("tenant {slug} was already disabled; nothing changed");
+            }
+            Ok(())
+        }
+        Command::Tenant(TenantCommand::Enable { slug }) => {
+            let db = open(&target, true).await?;
+            if write::tenants::set_disabled(&db, &Actor::cli(), &slug, false).await? {
+                eprintln!("tenant {slug} enabled");
+            } else {
+                eprintln!("tenant {slug} was not disabled; nothing changed");
+            }
+            Ok(())
+        }
+        Command::Tenant(TenantCommand::Delete { slug, force }) => {
+            let db = open(&target, true).await?;
+            let gone = write::tenants::delete(&db, &Actor::cli(), &slug, force).await?;
+            eprintln!(
+                "tenant {slug} deleted with {} user(s), {} group(s) and {} credential(s); its audit log is kept",
+                gone.users, gone.groups, gone.credentials
+            );
+            Ok(())
+        }
+        Command::Backup { path } => backup(&target, &path).await,
+        Command::Doctor(args) => doctor(&target, &args).await,
         Command::Token(TokenCommand::Create {
             tenant,
             scim,
@@ -526,6 +594,144 @@ async fn serve(target: &Target, args: &ServeArgs) -> Result<(), CliError> {
 
 fn base_for_log(state: &AppState) -> String {
     state.edge.base(&axum::http::HeaderMap::new())
+}
+
+/// `rollcall backup PATH`: SQLite's `VACUUM INTO`, a consistent copy taken inside one read
+/// transaction while writers go on.
+async fn backup(target: &Target, path: &std::path::Path) -> Result<(), CliError> {
+    if !target.url.starts_with("sqlite:") {
+        return Err(CliError::Refused(
+            "backup copies SQLite databases; for PostgreSQL use pg_dump, e.g. pg_dump --format=custom --file=rollcall.dump \"$ROLLCALL_DATABASE_URL\"".into(),
+        ));
+    }
+    if path.exists() {
+        return Err(CliError::Refused(format!(
+            "{} already exists; choose a new file name",
+            path.display()
+        )));
+    }
+    let text = path
+        .to_str()
+        .ok_or_else(|| CliError::Refused(format!("{} is not a UTF-8 path", path.display())))?;
+    let db = open(target, false).await?;
+    let quoted = text.replace('\'', "''");
+    db.execute_unprepared(&format!("VACUUM INTO '{quoted}'"))
+        .await
+        .map_err(|e| CliError::Failed(format!("cannot write the backup to {text}: {e}")))?;
+    let size = std::fs::metadata(path)?.len();
+    println!("{text}");
+    eprintln!("backed up to {text} ({size} bytes)");
+    Ok(())
+}
+
+/// `rollcall doctor`: the effective configuration, then the checks; exit 2 if one fails.
+async fn doctor(target: &Target, args: &ServeArgs) -> Result<(), CliError> {
+    let mut failed = Vec::new();
+    println!("configuration:");
+    println!("  database-url        {}", redacted(&target.url));
+    println!(
+        "  db-acquire-timeout  {} s",
+        target.acquire_timeout.as_secs()
+    );
+    println!("  listen              {}", args.listen);
+    let links = match &args.public_url {
+        Some(url) => url.clone(),
+        None if args.trust_proxy => "the proxy's X-Forwarded-Proto and X-Forwarded-Host".into(),
+        None => format!("http://{} (the listen address)", args.listen),
+    };
+    println!("  public-url          {links}");
+    println!("  trust-proxy         {}", args.trust_proxy);
+    let rate = match args.rate_limit {
+        0 => "off".to_string(),
+        n => format!(
+            "{n} requests/s per credential, bursts of {}",
+            u64::from(n) * 2
+        ),
+    };
+    println!("  rate-limit          {rate}");
+    let failures = match args.auth_failure_limit {
+        0 => "off".to_string(),
+        n => format!("{n} per minute per client address"),
+    };
+    println!("  auth-failure-limit  {failures}");
+    println!("  header-timeout      {} s", args.header_timeout);
+    println!("  idle-timeout        {} s", args.idle_timeout);
+    println!("  body-timeout        {} s", args.body_timeout);
+    println!("  request-timeout     {} s", args.request_timeout);
+    println!("  max-connections     {}", args.max_connections);
+    println!(
+        "  metrics             {}",
+        args.metrics_listen.as_deref().map_or(
+            "GET /metrics on the listen address".to_string(),
+            |a| format!("GET /metrics on {a}")
+        )
+    );
+    println!("  skip-migrations     {}", args.skip_migrations);
+    println!("checks:");
+    match args.edge(String::new()) {
+        Ok(_) => println!("  ok    flags"),
+        Err(e) => {
+            println!("  FAIL  flags: {e}");
+            failed.push("flags");
+        }
+    }
+    let missing_file = sqlite_file(&target.url)
+        .map(|(path, _)| path)
+        .filter(|path| *path != ":memory:" && !std::path::Path::new(path).exists());
+    let opened = match missing_file {
+        Some(path) => Err(CliError::Refused(format!(
+            "the SQLite file {path} does not exist yet (serve creates it with ?mode=rwc)"
+        ))),
+        None => open(target, false).await,
+    };
+    match opened {
+        Err(e) => {
+            println!("  FAIL  database: {e}");
+            failed.push("database");
+        }
+        Ok(db) => {
+            println!("  ok    database opens");
+            use migrations::MigratorTrait;
+            match migrations::Migrator::get_pending_migrations_read_only(&db).await {
+                Ok(pending) if pending.is_empty() => println!("  ok    migrations: all applied"),
+                Ok(pending) => {
+                    println!(
+                        "  FAIL  migrations: {} not applied; run `rollcall migrate` (serve does unless --skip-migrations)",
+                        pending.len()
+                    );
+                    failed.push("migrations");
+                }
+                Err(e) => {
+                    println!(
+                        "  FAIL  migrations: cannot read their state ({e}); run `rollcall migrate`"
+                    );
+                    failed.push("migrations");
+                }
+            }
+            if failed.is_empty() {
+                match tenants::list(&db).await {
+                    Ok(all) => {
+                        let disabled = all.iter().filter(|t| t.disabled_us.is_some()).count();
+                        println!("  ok    tenants: {} ({disabled} disabled)", all.len());
+                    }
+                    Err(e) => {
+                        println!("  FAIL  tenants: {e}");
+                        failed.push("tenants");
+                    }
+                }
+            }
+        }
+    }
+    if failed.is_empty() {
+        println!("healthy");
+        Ok(())
+    } else {
+        Err(CliError::Failed(format!(
+            "doctor: {} check(s) failed: {}",
+            failed.len(),
+            failed.join(", ")
+        )))
+    }
 }
 
 /// Creates a local user with security profiles and an optional primary email.

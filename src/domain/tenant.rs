@@ -8,6 +8,8 @@ pub struct Tenant {
     pub id: String,
     pub slug: String,
     pub created_us: i64,
+    /// Since when the operator has disabled it (its credentials authenticate nothing).
+    pub disabled_us: Option<i64>,
 }
 
 /// A tenant's settings (`GET|PATCH /admin/v1/settings`).

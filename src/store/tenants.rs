@@ -16,6 +16,7 @@ fn to_domain(m: tenants::Model) -> Tenant {
         id: m.id,
         slug: m.slug,
         created_us: m.created_us,
+        disabled_us: m.disabled_us,
     }
 }
 
@@ -111,4 +112,72 @@ pub async fn list(db: &impl ConnectionTrait) -> Result<Vec<Tenant>> {
         .into_iter()
         .map(to_domain)
         .collect())
+}
+
+/// Sets or clears a tenant's disabled mark; whether anything changed.
+pub async fn set_disabled(
+    txn: &impl ConnectionTrait,
+    tenant_id: &str,
+    disabled_us: Option<i64>,
+) -> Result<bool> {
+    let column = tenants::Column::DisabledUs;
+    let mut update = tenants::Entity::update_many()
+        .col_expr(column, Expr::value(disabled_us))
+        .filter(tenants::Column::Id.eq(tenant_id));
+    update = if disabled_us.is_some() {
+        update.filter(column.is_null())
+    } else {
+        update.filter(column.is_not_null())
+    };
+    let result = update.exec(txn).await.map_err(|e| sql_err(e, "tenant"))?;
+    Ok(result.rows_affected > 0)
+}
+
+/// What a tenant holds: users, groups and credentials.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Holdings {
+    pub users: u64,
+    pub groups: u64,
+    pub credentials: u64,
+}
+
+/// Counts a tenant's users, groups and credentials.
+pub async fn holdings(db: &impl ConnectionTrait, tenant_id: &str) -> Result<Holdings> {
+    use super::entity::{credentials, groups, users};
+    use sea_orm::PaginatorTrait;
+    let users = users::Entity::find()
+        .filter(users::Column::TenantId.eq(tenant_id))
+        .count(db)
+        .await
+        .map_err(|e| sql_err(e, "tenant"))?;
+    let groups = groups::Entity::find()
+        .filter(groups::Column::TenantId.eq(tenant_id))
+        .count(db)
+        .await
+        .map_err(|e| sql_err(e, "tenant"))?;
+    let credentials = credentials::Entity::find()
+        .filter(credentials::Column::TenantId.eq(tenant_id))
+        .count(db)
+        .await
+        .map_err(|e| sql_err(e, "tenant"))?;
+    Ok(Holdings {
+        users,
+        groups,
+        credentials,
+    })
+}
+
+/// Deletes a tenant and everything of it except its audit log (which has no key to the
+/// tenant and outlives it), inside the caller's transaction: the foreign keys cascade to its
+/// users (and their attribute rows), groups (and their memberships), credentials and catalog
+/// entries.
+pub async fn delete(txn: &impl ConnectionTrait, tenant_id: &str) -> Result<()> {
+    let result = tenants::Entity::delete_by_id(tenant_id.to_string())
+        .exec(txn)
+        .await
+        .map_err(|e| sql_err(e, "tenant"))?;
+    if result.rows_affected == 0 {
+        return Err(Error::NotFound(format!("tenant {tenant_id}")));
+    }
+    Ok(())
 }

@@ -87,7 +87,10 @@ pub fn routes() -> Router<AppState> {
         .route("/users/{id}/reactivate", post(users::reactivate))
         .route("/users/{id}/hand-over", post(users::hand_over))
         .route("/settings", get(settings::get).patch(settings::patch))
-        .route("/credentials", get(credentials::list))
+        .route(
+            "/credentials",
+            get(credentials::list).post(credentials::create),
+        )
         .route(
             "/credentials/{id}",
             axum::routing::delete(credentials::revoke),

@@ -95,6 +95,12 @@ const ROUTES: &[(&str, &str, &str, &str)] = &[
         "ManageCredentials",
     ),
     (
+        "post",
+        "/credentials",
+        "Issue a credential ({\"kind\": \"scim\"|\"user\", \"name\", \"userId\"}): 201 with its secret, shown only in this answer; a user's credential needs every permission that user holds, a SCIM credential every permission",
+        "ManageCredentials",
+    ),
+    (
         "delete",
         "/credentials/{id}",
         "Revoke a credential",

@@ -4,6 +4,7 @@
 
 mod access;
 mod catalogs;
+mod credentials;
 mod edits;
 mod lifecycle;
 mod tenant;
