@@ -19,6 +19,7 @@ mod idp;
 mod import;
 mod limits;
 mod logging;
+mod operator;
 mod pagination;
 mod rng;
 mod startup;
