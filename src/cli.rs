@@ -125,6 +125,10 @@ pub struct ServeArgs {
     /// off. A tenant's `rateLimit` setting replaces it for its credentials. Per instance.
     #[arg(long, env = "ROLLCALL_RATE_LIMIT", default_value_t = edge::DEFAULT_RATE_LIMIT)]
     pub rate_limit: u32,
+    /// The highest rate a tenant's admin can give its credentials with the `rateLimit`
+    /// setting (requests per second).
+    #[arg(long, env = "ROLLCALL_RATE_LIMIT_MAX", default_value_t = edge::DEFAULT_RATE_LIMIT_MAX, value_parser = clap::value_parser!(u32).range(1..))]
+    pub rate_limit_max: u32,
     /// Failed authentications per minute per client address before it gets 429; 0 turns the
     /// throttle off.
     #[arg(long, env = "ROLLCALL_AUTH_FAILURE_LIMIT", default_value_t = edge::DEFAULT_AUTH_FAILURE_LIMIT)]
@@ -162,6 +166,7 @@ impl ServeArgs {
             listen_base,
             trust_proxy: self.trust_proxy,
             rate_limit: self.rate_limit,
+            rate_limit_max: self.rate_limit_max,
             auth_failure_limit: self.auth_failure_limit,
             request_timeout: Duration::from_secs(self.request_timeout),
             body_timeout: Duration::from_secs(self.body_timeout),
@@ -649,6 +654,10 @@ async fn doctor(target: &Target, args: &ServeArgs) -> Result<(), CliError> {
         ),
     };
     println!("  rate-limit          {rate}");
+    println!(
+        "  rate-limit-max      {} requests/s (the most a tenant's rateLimit setting gives)",
+        args.rate_limit_max
+    );
     let failures = match args.auth_failure_limit {
         0 => "off".to_string(),
         n => format!("{n} per minute per client address"),

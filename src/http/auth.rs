@@ -130,9 +130,7 @@ pub async fn admit(state: &AppState, parts: &Parts) -> Result<Authenticated, Den
         .check(credential_id, authenticated.rate_limit)
     {
         edge.metrics.throttled(Throttled::Rate);
-        let rate = authenticated
-            .rate_limit
-            .unwrap_or(edge.rate_limits.default_rate());
+        let rate = edge.rate_limits.rate(authenticated.rate_limit);
         return Err(Denied::OverRate { seconds, rate });
     }
     Ok(authenticated)

@@ -222,6 +222,44 @@ async fn the_admin_api_is_rate_limited_in_its_own_error_format_and_a_tenant_can_
 }
 
 #[tokio::test]
+async fn a_tenant_cannot_raise_its_rate_past_the_operators_ceiling() {
+    let app = TestApp::with_edge(EdgeConfig {
+        rate_limit: 50,
+        rate_limit_max: 3,
+        ..test_edge()
+    })
+    .await;
+    let admin = boss(&app).await;
+    // The setting is stored as asked; the server gives at most its ceiling.
+    let r = app
+        .admin(
+            &admin,
+            Method::PATCH,
+            "/settings",
+            Some(json!({"rateLimit": 5000})),
+        )
+        .await;
+    assert_eq!(r.assert_admin_ok(200)["rateLimit"], 5000);
+    let statuses: Vec<u16> = {
+        let mut all = Vec::new();
+        for _ in 0..8 {
+            all.push(app.get("/Users").await.status.as_u16());
+        }
+        all
+    };
+    assert_eq!(statuses, [200, 200, 200, 200, 200, 200, 429, 429]);
+    let r = app.get("/Users").await;
+    assert!(
+        r.body["detail"]
+            .as_str()
+            .unwrap_or("")
+            .contains("3 requests per second"),
+        "{}",
+        r.body
+    );
+}
+
+#[tokio::test]
 async fn bad_token_floods_are_throttled_per_client_address() {
     let app = TestApp::with_edge(EdgeConfig {
         auth_failure_limit: 5,

@@ -30,25 +30,28 @@ fn check<K: Hash + Eq + Clone>(limiter: &DefaultKeyedRateLimiter<K>, key: &K) ->
 }
 
 /// Requests per second per credential, bursts up to twice that. A tenant's `rateLimit`
-/// setting replaces the server's default for its credentials.
+/// setting replaces the server's default for its credentials, up to the operator's ceiling.
 pub struct RateLimits {
     default: u32,
+    ceiling: u32,
     /// One keyed limiter per rate in use (the default, and each tenant's own).
     by_rate: RwLock<HashMap<u32, Arc<DefaultKeyedRateLimiter<String>>>>,
 }
 
 impl RateLimits {
     /// `default` requests per second; 0 turns rate limiting off, tenants' settings included.
-    pub fn new(default: u32) -> Self {
+    /// A tenant's own rate is taken up to `ceiling`.
+    pub fn new(default: u32, ceiling: u32) -> Self {
         RateLimits {
             default,
+            ceiling,
             by_rate: RwLock::default(),
         }
     }
 
-    /// The server's default rate (0: off).
-    pub fn default_rate(&self) -> u32 {
-        self.default
+    /// The rate a credential gets: its tenant's, at most the ceiling, else the default.
+    pub fn rate(&self, tenant_rate: Option<u32>) -> u32 {
+        tenant_rate.map_or(self.default, |r| r.min(self.ceiling.max(1)))
     }
 
     fn limiter(&self, rate: NonZeroU32) -> Arc<DefaultKeyedRateLimiter<String>> {
@@ -78,7 +81,7 @@ impl RateLimits {
         if self.default == 0 {
             return Ok(());
         }
-        let Some(rate) = NonZeroU32::new(tenant_rate.unwrap_or(self.default)) else {
+        let Some(rate) = NonZeroU32::new(self.rate(tenant_rate)) else {
             return Ok(());
         };
         check(&self.limiter(rate), &credential_id.to_string())
@@ -143,7 +146,7 @@ mod tests {
 
     #[test]
     fn a_credential_gets_twice_its_rate_in_a_burst_then_waits() {
-        let limits = RateLimits::new(5);
+        let limits = RateLimits::new(5, 3);
         let passed = (0..50).filter(|_| limits.check("a", None).is_ok()).count();
         assert_eq!(passed, 10);
         assert!(
@@ -154,7 +157,11 @@ mod tests {
             .filter(|_| limits.check("c", Some(2)).is_ok())
             .count();
         assert_eq!(tenant, 4, "a tenant's own rate replaces the default");
-        let off = RateLimits::new(0);
+        let raised = (0..50)
+            .filter(|_| limits.check("d", Some(100)).is_ok())
+            .count();
+        assert_eq!(raised, 6, "a tenant's rate stops at the ceiling");
+        let off = RateLimits::new(0, 10);
         assert!((0..1000).all(|_| off.check("a", Some(1)).is_ok()));
     }
 

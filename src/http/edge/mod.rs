@@ -34,6 +34,10 @@ use crate::scim::ScimError;
 /// take the whole server.
 pub const DEFAULT_RATE_LIMIT: u32 = 1000;
 
+/// The ceiling of tenants' own `rateLimit` settings when `--rate-limit-max` is not given: a
+/// tenant admin may raise its rate this far, not further (the operator shares the server).
+pub const DEFAULT_RATE_LIMIT_MAX: u32 = 10_000;
+
 /// Failed authentications per minute per client address before it is throttled.
 pub const DEFAULT_AUTH_FAILURE_LIMIT: u32 = 30;
 
@@ -49,6 +53,8 @@ pub struct EdgeConfig {
     pub trust_proxy: bool,
     /// Requests per second per credential (bursts up to twice that); 0 turns limits off.
     pub rate_limit: u32,
+    /// The most a tenant's own `rateLimit` setting can raise its credentials' rate to.
+    pub rate_limit_max: u32,
     /// Failed authentications per minute per client address; 0 turns the throttle off.
     pub auth_failure_limit: u32,
     /// Longest a request may take, body included, before a 503.
@@ -66,6 +72,7 @@ impl Default for EdgeConfig {
             listen_base: "http://localhost".into(),
             trust_proxy: false,
             rate_limit: DEFAULT_RATE_LIMIT,
+            rate_limit_max: DEFAULT_RATE_LIMIT_MAX,
             auth_failure_limit: DEFAULT_AUTH_FAILURE_LIMIT,
             request_timeout: Duration::from_secs(55),
             body_timeout: Duration::from_secs(30),
@@ -100,7 +107,7 @@ pub struct Edge {
 impl Edge {
     pub fn new(config: EdgeConfig) -> Self {
         Edge {
-            rate_limits: RateLimits::new(config.rate_limit),
+            rate_limits: RateLimits::new(config.rate_limit, config.rate_limit_max),
             auth_throttle: AuthThrottle::new(config.auth_failure_limit),
             metrics: Metrics::default(),
             config,
