@@ -9,6 +9,7 @@ mod m20261123_000002_contact_centre;
 mod m20261123_000003_add_primary_email;
 mod m20261123_000004_version_settings;
 mod m20261124_000005_tenant_operations;
+mod m20261124_000006_webrtc_fallback;
 
 /// The ordered list of Rollcall's migrations.
 pub struct Migrator;
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000003_add_primary_email::Migration),
             Box::new(m20261123_000004_version_settings::Migration),
             Box::new(m20261124_000005_tenant_operations::Migration),
+            Box::new(m20261124_000006_webrtc_fallback::Migration),
         ]
     }
 }

@@ -188,6 +188,36 @@ pub struct ListQuery {
     pub order: SortOrder,
     pub offset: u64,
     pub limit: u64,
+    /// Free-text search of the admin list: every word (lower-cased) starts one of the
+    /// user's searchable keys (see [`SEARCHED`]).
+    pub search: Vec<String>,
+    /// Only members of this group (its id).
+    pub group: Option<String>,
+}
+
+/// The keys the admin list's free-text search matches by prefix: userName and displayName
+/// (columns), and these attribute keys.
+pub const SEARCHED: [&str; 4] = [
+    "name.givenName",
+    "name.familyName",
+    "emails",
+    "urn:rollcall:params:scim:schemas:extension:contactcentre:2.0:User:agentId",
+];
+
+/// The words of a free-text search, lower-cased as the keys are stored; at most 8 words of
+/// at most 100 characters each, so a query stays a handful of index range scans.
+pub fn search_words(text: &str) -> Result<Vec<String>, String> {
+    let words: Vec<String> = text
+        .split_whitespace()
+        .map(crate::domain::user::fold_key)
+        .collect();
+    if words.len() > 8 {
+        return Err("q takes at most 8 words".into());
+    }
+    if let Some(w) = words.iter().find(|w| w.chars().count() > 100) {
+        return Err(format!("q: {w:?} is longer than 100 characters"));
+    }
+    Ok(words)
 }
 
 /// What a list is sorted by (RFC 7644 §3.4.2.3).

@@ -217,21 +217,27 @@ pub static REGISTRY: &[Ownership] = &[
     enumerated(cc!("licenceType"), Permission::EditUser, &LICENCE_TYPES),
     own(cc!("personalPhoneNumber"), Permission::EditUser),
     local(cc!("mediaLessMode"), Permission::EditUser),
-    own(cc!("agentId"), Permission::ManageRoutingSettings),
+    own(cc!("agentId"), Permission::EditUser),
+    // Agent settings: Edit User, as the products have it.
     enumerated(
         cc!("telephonyRegion"),
-        Permission::ManageRoutingSettings,
+        Permission::EditUser,
         &TELEPHONY_REGIONS,
     ),
-    local(cc!("skills"), Permission::ManageRoutingSettings),
-    local(cc!("callbackNumbers"), Permission::ManageRoutingSettings),
+    local(cc!("callbackNumbers"), Permission::EditUser),
     local(cc!("webRtcEnabled"), Permission::EditUser),
+    own(cc!("webRtcFallbackNumber"), Permission::EditUser),
     local(cc!("enforcedDispositionCodes"), Permission::EditUser),
     local(cc!("callRecordingControl"), Permission::EditUser),
     local(cc!("screenRecording"), Permission::EditUser),
     local(cc!("allowActAsAgent"), Permission::EditUser),
     own(cc!("actAsAgentGranted"), Permission::EditUser),
-    local(cc!("interactionCapacity"), Permission::EditUser),
+    // Routing settings: Manage Routing Settings (routing profile, capacity, skills and levels).
+    local(cc!("skills"), Permission::ManageRoutingSettings),
+    local(
+        cc!("interactionCapacity"),
+        Permission::ManageRoutingSettings,
+    ),
 ];
 
 /// Why the admin surface may not edit an attribute of a user.
@@ -323,7 +329,12 @@ mod tests {
         for row in REGISTRY.iter().filter(|o| o.from_template) {
             assert_eq!(row.owner, Owner::Local, "{}", row.attr);
         }
-        for own in ["agentId", "personalPhoneNumber", "actAsAgentGranted"] {
+        for own in [
+            "agentId",
+            "personalPhoneNumber",
+            "webRtcFallbackNumber",
+            "actAsAgentGranted",
+        ] {
             let row = lookup(&format!("{CONTACT_CENTRE}:{own}")).expect("row");
             assert!(!row.from_template, "{own} is one user's own");
         }

@@ -134,6 +134,11 @@ pub trait Document {
     fn personal_phone(&self) -> Option<&str> {
         self.cc_str("personalPhoneNumber")
     }
+
+    /// The number WebRTC calls fall back to (E.164, or the agent's own agent id).
+    fn webrtc_fallback(&self) -> Option<&str> {
+        self.cc_str("webRtcFallbackNumber")
+    }
 }
 
 impl Document for Map<String, Value> {

@@ -108,11 +108,67 @@ pub fn is_agent_licence(licence: Option<&str>) -> bool {
     matches!(licence, Some("AgentDesktop" | "AgentDesktopOutbound"))
 }
 
-fn canonical<'a>(allowed: &'a [&'a str], value: &str) -> Option<&'a str> {
+/// The comparison key of a label: lower case, letters and digits only, so "EMEA - Primary
+/// (11)", "emea primary 11" and "EMEA Primary (11)" compare equal.
+fn label_key(text: &str) -> String {
+    text.chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
+/// Licence types as the products label them, beside the canonical names.
+const LICENCE_LABELS: [(&str, &str); 5] = [
+    ("AgentDesktop", "Agent Desktop"),
+    ("AgentDesktop", "AD"),
+    (
+        "AgentDesktopOutbound",
+        "Agent Desktop + Outbound Campaign Manager",
+    ),
+    ("AgentDesktopOutbound", "AD+OCM"),
+    ("AgentDesktopOutbound", "Agent Desktop + Outbound"),
+];
+
+/// Telephony regions as the products label them, with their region numbers.
+const REGION_LABELS: [(&str, &str); 5] = [
+    ("EMEA Primary", "EMEA - Primary (11)"),
+    ("EMEA Secondary", "EMEA - Secondary (8)"),
+    ("NAM West", "NAM West (16)"),
+    ("Singapore", "Singapore (14)"),
+    ("Sydney", "Sydney (12)"),
+];
+
+/// The canonical value of `value` among `allowed`, also when it is written as one of the
+/// products' labels (`"AD+OCM"`, `"EMEA - Primary (11)"`); compared by [`label_key`].
+fn canonical(
+    allowed: &'static [&'static str],
+    labels: &[(&'static str, &str)],
+    value: &str,
+) -> Option<&'static str> {
+    let key = label_key(value);
+    if key.is_empty() {
+        return None;
+    }
     allowed
         .iter()
         .copied()
-        .find(|a| a.eq_ignore_ascii_case(value))
+        .find(|a| label_key(a) == key)
+        .or_else(|| {
+            labels
+                .iter()
+                .find(|(_, label)| label_key(label) == key)
+                .map(|(canonical, _)| *canonical)
+        })
+}
+
+/// The canonical licence type of a value or product label.
+pub fn licence_type(value: &str) -> Option<&'static str> {
+    canonical(&LICENCE_TYPES, &LICENCE_LABELS, value)
+}
+
+/// The canonical telephony region of a value or product label.
+pub fn telephony_region(value: &str) -> Option<&'static str> {
+    canonical(&TELEPHONY_REGIONS, &REGION_LABELS, value)
 }
 
 fn catalog_name(
@@ -132,6 +188,7 @@ fn catalog_name(
 
 /// Validates and normalises the contact-centre extension of a user document in place.
 /// `previous` is the stored document (None on create) for the rules that depend on history.
+/// Answers the first error; [`contact_centre_all`] answers every one.
 pub fn contact_centre(
     doc: &mut Map<String, Value>,
     previous: Option<&Map<String, Value>>,
@@ -139,18 +196,52 @@ pub fn contact_centre(
     settings: &Settings,
     surface: Surface,
 ) -> Result<()> {
+    match contact_centre_all(doc, previous, catalogs, settings, surface)
+        .into_iter()
+        .next()
+    {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+/// Whether a rule that depends on a field is this write's to keep: on a create always, on
+/// an edit when the edit changes one of `fields` (a gap the user already had is shown as a
+/// warning in the admin view, not blamed on an unrelated edit).
+fn touched_by_write(
+    cc: &Map<String, Value>,
+    old_cc: Option<&Map<String, Value>>,
+    previous: Option<&Map<String, Value>>,
+    fields: &[&str],
+) -> bool {
+    previous.is_none()
+        || fields
+            .iter()
+            .any(|f| cc.get(*f) != old_cc.and_then(|o| o.get(*f)))
+}
+
+/// Every error of the contact-centre extension of a user document, normalising it in place
+/// where the values are good (catalog spelling, canonical labels).
+pub fn contact_centre_all(
+    doc: &mut Map<String, Value>,
+    previous: Option<&Map<String, Value>>,
+    catalogs: &Catalogs,
+    settings: &Settings,
+    surface: Surface,
+) -> Vec<Error> {
+    let mut errors = Vec::new();
     let old_cc = previous
         .and_then(|p| p.get(CONTACT_CENTRE))
         .and_then(Value::as_object);
     let Some(Value::Object(cc)) = doc.get_mut(CONTACT_CENTRE) else {
-        return Ok(());
+        return errors;
     };
     if cc
         .get("securityProfiles")
         .and_then(Value::as_array)
         .is_none_or(Vec::is_empty)
     {
-        return Err(invalid(
+        errors.push(invalid(
             "securityProfiles",
             "a contact-centre user needs at least one security profile",
         ));
@@ -158,24 +249,40 @@ pub fn contact_centre(
     if let Some(Value::Array(profiles)) = cc.get_mut("securityProfiles") {
         let mut seen = HashSet::new();
         for p in profiles.iter_mut() {
-            *p = catalog_name(
+            match catalog_name(
                 catalogs,
                 CatalogKind::SecurityProfile,
                 "securityProfiles",
                 p,
-            )?;
+            ) {
+                Ok(name) => *p = name,
+                Err(e) => {
+                    errors.push(e);
+                    continue;
+                }
+            }
             if !seen.insert(p.as_str().unwrap_or_default().to_string()) {
-                return Err(invalid("securityProfiles", format!("{p} is listed twice")));
+                errors.push(invalid("securityProfiles", format!("{p} is listed twice")));
             }
         }
     }
     if let Some(v) = cc.get_mut("routingProfile") {
-        *v = catalog_name(catalogs, CatalogKind::RoutingProfile, "routingProfile", v)?;
+        match catalog_name(catalogs, CatalogKind::RoutingProfile, "routingProfile", v) {
+            Ok(name) => *v = name,
+            Err(e) => errors.push(e),
+        }
     }
+    let hierarchy_touched = touched_by_write(cc, old_cc, previous, &["agentHierarchy"]);
     match cc.get_mut("agentHierarchy") {
-        Some(v) => *v = catalog_name(catalogs, CatalogKind::Hierarchy, "agentHierarchy", v)?,
-        None if settings.agent_hierarchy_required && surface == Surface::Local => {
-            return Err(invalid(
+        Some(v) => match catalog_name(catalogs, CatalogKind::Hierarchy, "agentHierarchy", v) {
+            Ok(name) => *v = name,
+            Err(e) => errors.push(e),
+        },
+        None if settings.agent_hierarchy_required
+            && surface == Surface::Local
+            && hierarchy_touched =>
+        {
+            errors.push(invalid(
                 "agentHierarchy",
                 "is required: the tenant requires every user to sit in the agent hierarchy",
             ));
@@ -184,30 +291,28 @@ pub fn contact_centre(
     }
     if let Some(v) = cc.get_mut("licenceType") {
         let text = v.as_str().unwrap_or_default();
-        let found = canonical(&LICENCE_TYPES, text).ok_or_else(|| {
-            invalid(
+        match licence_type(text) {
+            Some(found) => *v = Value::String(found.into()),
+            None => errors.push(invalid(
                 "licenceType",
                 format!("{text:?} is not one of {}", LICENCE_TYPES.join(", ")),
-            )
-        })?;
-        *v = Value::String(found.into());
+            )),
+        }
     }
     if let Some(v) = cc.get_mut("telephonyRegion") {
         let text = v.as_str().unwrap_or_default();
-        let found = canonical(&TELEPHONY_REGIONS, text).ok_or_else(|| {
-            invalid(
+        match telephony_region(text) {
+            Some(found) => *v = Value::String(found.into()),
+            None => errors.push(invalid(
                 "telephonyRegion",
                 format!("{text:?} is not one of {}", TELEPHONY_REGIONS.join(", ")),
-            )
-        })?;
-        *v = Value::String(found.into());
+            )),
+        }
     }
     if let Some(v) = cc.get("agentId") {
         let id = v.as_str().unwrap_or_default();
-        let ok = (1..=32).contains(&id.len())
-            && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
-        if !ok {
-            return Err(invalid(
+        if !is_agent_id(id) {
+            errors.push(invalid(
                 "agentId",
                 format!("{id:?} must be 1-32 letters, digits or hyphens"),
             ));
@@ -216,52 +321,80 @@ pub fn contact_centre(
     if let Some(v) = cc.get("personalPhoneNumber") {
         let number = v.as_str().unwrap_or_default();
         if !settings.direct_to_agent_dialling {
-            return Err(invalid(
+            errors.push(invalid(
                 "personalPhoneNumber",
                 "the tenant does not use direct-to-agent dialling",
             ));
-        }
-        if !is_e164(number) {
-            return Err(invalid(
+        } else if !is_e164(number) {
+            errors.push(invalid(
                 "personalPhoneNumber",
                 format!("{number:?} is not an E.164 number like +442071234567"),
             ));
         }
     }
+    if let Some(v) = cc.get("webRtcFallbackNumber") {
+        let number = v.as_str().unwrap_or_default();
+        let own_agent_id = cc.get("agentId").and_then(Value::as_str);
+        if !is_e164(number) && own_agent_id != Some(number) {
+            errors.push(invalid(
+                "webRtcFallbackNumber",
+                format!(
+                    "{number:?} is neither an E.164 number like +442071234567 nor this agent's own agent ID"
+                ),
+            ));
+        }
+    }
     if cc.get("webRtcEnabled").and_then(Value::as_bool) == Some(true)
-        && !cc.contains_key("personalPhoneNumber")
+        && !cc.contains_key("webRtcFallbackNumber")
+        && touched_by_write(
+            cc,
+            old_cc,
+            previous,
+            &["webRtcEnabled", "webRtcFallbackNumber"],
+        )
     {
-        return Err(invalid(
-            "webRtcEnabled",
-            "needs a personal phone number, unique in the tenant",
+        errors.push(invalid(
+            "webRtcFallbackNumber",
+            "is required for WebRTC: a number unique in the tenant, or the agent's own agent ID for an agent who only uses WebRTC",
         ));
     }
     if let Some(Value::Array(skills)) = cc.get_mut("skills") {
         let mut seen: HashSet<String> = HashSet::new();
         for skill in skills.iter_mut() {
             let name = skill.get("name").cloned().unwrap_or(Value::Null);
-            let name = catalog_name(catalogs, CatalogKind::Skill, "skills.name", &name)?;
             let level = skill.get("level").and_then(Value::as_i64);
+            let name = match catalog_name(catalogs, CatalogKind::Skill, "skills.name", &name) {
+                Ok(name) => name,
+                Err(e) => {
+                    errors.push(e);
+                    continue;
+                }
+            };
             if !level.is_some_and(|l| (1..=10).contains(&l)) {
-                return Err(invalid(
+                errors.push(invalid(
                     "skills.level",
                     format!("{name} needs a level from 1 to 10"),
                 ));
             }
             let key = name.as_str().unwrap_or_default().to_lowercase();
             if !seen.insert(key) {
-                return Err(invalid("skills", format!("{name} is listed twice")));
+                errors.push(invalid("skills", format!("{name} is listed twice")));
             }
             skill["name"] = name;
         }
     }
     if let Some(Value::Array(numbers)) = cc.get_mut("callbackNumbers") {
         for n in numbers.iter_mut() {
-            *n = catalog_name(catalogs, CatalogKind::CallbackNumber, "callbackNumbers", n)?;
+            match catalog_name(catalogs, CatalogKind::CallbackNumber, "callbackNumbers", n) {
+                Ok(name) => *n = name,
+                Err(e) => errors.push(e),
+            }
         }
     }
-    if let Some(capacity) = cc.get("interactionCapacity") {
-        check_capacity(capacity)?;
+    if let Some(capacity) = cc.get("interactionCapacity")
+        && let Err(e) = check_capacity(capacity)
+    {
+        errors.push(e);
     }
     // Act-as-agent access, once granted, stays granted; the allow/deny toggle is free.
     let granted_before = old_cc
@@ -270,7 +403,7 @@ pub fn contact_centre(
         == Some(true);
     let allow = cc.get("allowActAsAgent").and_then(Value::as_bool) == Some(true);
     if cc.get("actAsAgentGranted").and_then(Value::as_bool) == Some(false) && granted_before {
-        return Err(Error::conflict(
+        errors.push(Error::conflict(
             Refusal::Irrevocable,
             "actAsAgentGranted: act-as-agent access, once granted, is never revoked; set allowActAsAgent to false to deny it",
         ));
@@ -278,7 +411,38 @@ pub fn contact_centre(
     if granted_before || allow {
         cc.insert("actAsAgentGranted".into(), Value::Bool(true));
     }
-    Ok(())
+    errors
+}
+
+/// An agent id: 1 to 32 letters, digits or hyphens.
+pub fn is_agent_id(id: &str) -> bool {
+    (1..=32).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+}
+
+/// The rules the admin view flags for a stored user that an earlier setting or change left
+/// unmet (a later edit is not refused for them): `(field, message)`.
+pub fn gaps(doc: &Map<String, Value>, settings: &Settings) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let cc = doc.get(CONTACT_CENTRE).and_then(Value::as_object);
+    let has = |f: &str| cc.is_some_and(|cc| cc.contains_key(f));
+    if settings.agent_hierarchy_required && cc.is_some() && !has("agentHierarchy") {
+        out.push((
+            "agentHierarchy".into(),
+            "missing: the tenant requires every user to sit in the agent hierarchy".into(),
+        ));
+    }
+    if cc
+        .and_then(|cc| cc.get("webRtcEnabled"))
+        .and_then(Value::as_bool)
+        == Some(true)
+        && !has("webRtcFallbackNumber")
+    {
+        out.push((
+            "webRtcFallbackNumber".into(),
+            "missing: an agent with WebRTC needs a fallback number".into(),
+        ));
+    }
+    out
 }
 
 fn check_capacity(capacity: &Value) -> Result<()> {
@@ -325,10 +489,12 @@ fn check_capacity(capacity: &Value) -> Result<()> {
 
 /// The local surfaces' checks of descriptive attributes: person names and time zone. Only
 /// values this write changes are checked; what an identity provider stored stays as sent.
+/// Answers every error.
 pub fn local_descriptive(
     doc: &Map<String, Value>,
     previous: Option<&Map<String, Value>>,
-) -> Result<()> {
+) -> Vec<Error> {
+    let mut errors = Vec::new();
     let before = |path: &[&str]| {
         let mut node = previous?.get(path[0])?;
         for p in &path[1..] {
@@ -342,7 +508,7 @@ pub fn local_descriptive(
                 && before(&["name", part]) != Some(v)
                 && !is_person_name(v)
             {
-                return Err(invalid(
+                errors.push(invalid(
                     &format!("name.{part}"),
                     "may hold letters, digits, spaces, apostrophes and hyphens only",
                 ));
@@ -353,12 +519,12 @@ pub fn local_descriptive(
         && before(&["timezone"]) != Some(tz)
         && !is_iana_timezone(tz)
     {
-        return Err(invalid(
+        errors.push(invalid(
             "timezone",
             format!("{tz:?} is not an IANA time zone name"),
         ));
     }
-    Ok(())
+    errors
 }
 
 /// Windows time zone ids and the IANA zone CLDR maps each to (its "001" territory), for the

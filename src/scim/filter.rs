@@ -540,6 +540,7 @@ pub fn query(
         offset: params.start_index.saturating_sub(1),
         limit: params.count,
         after: None,
+        ..ListQuery::default()
     };
     if let Some(cursor) = &params.cursor {
         if params.explicit_start {

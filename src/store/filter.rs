@@ -8,7 +8,7 @@ use sea_orm::sea_query::{Expr, Order};
 use sea_orm::{Condition, DbBackend};
 
 use crate::domain::filter::{
-    Collection, Column, ElemField, Filter, Kind, Op, SortKey, SortOrder, Value,
+    Collection, Column, ElemField, Filter, Kind, Op, SEARCHED, SortKey, SortOrder, Value,
 };
 
 /// The resource table a filter runs over.
@@ -99,6 +99,48 @@ impl<'t> Sql<'t> {
 pub fn condition(backend: DbBackend, table: Table, tenant_id: &str, filter: &Filter) -> Condition {
     let mut sql = Sql::new(backend, tenant_id);
     write_filter(&mut sql, table, None, filter);
+    Condition::all().add(sql.into_expr())
+}
+
+/// The admin list's free-text search over users: every word starts the userName, the
+/// displayName or one of the `SEARCHED` attribute keys (all stored lower-cased), each a
+/// range scan of an index on (tenant, key) — or (tenant, attribute, key).
+pub fn search_condition(backend: DbBackend, tenant_id: &str, words: &[String]) -> Condition {
+    let mut sql = Sql::new(backend, tenant_id);
+    sql.push("(1 = 1");
+    for word in words {
+        let pattern = sea_orm::Value::from(format!("{}%", like_escape(word)));
+        sql.push(" AND (\"users\".\"user_name_key\" LIKE ");
+        sql.bind(pattern.clone());
+        sql.push(" ESCAPE '!' OR \"users\".\"display_name_key\" LIKE ");
+        sql.bind(pattern.clone());
+        sql.push(" ESCAPE '!' OR \"users\".\"id\" IN (SELECT a.user_id FROM user_attrs a WHERE a.tenant_id = ");
+        sql.bind(tenant_id.to_string().into());
+        sql.push(" AND a.attr IN (");
+        for (i, key) in SEARCHED.iter().enumerate() {
+            if i > 0 {
+                sql.push(", ");
+            }
+            sql.bind((*key).to_string().into());
+        }
+        sql.push(") AND a.str_key LIKE ");
+        sql.bind(pattern);
+        sql.push(" ESCAPE '!'))");
+    }
+    sql.push(")");
+    Condition::all().add(sql.into_expr())
+}
+
+/// Users that are members of the group `group_id`.
+pub fn member_condition(backend: DbBackend, tenant_id: &str, group_id: &str) -> Condition {
+    let mut sql = Sql::new(backend, tenant_id);
+    sql.push(
+        "\"users\".\"id\" IN (SELECT gm.member_id FROM group_members gm WHERE gm.tenant_id = ",
+    );
+    sql.bind(tenant_id.to_string().into());
+    sql.push(" AND gm.group_id = ");
+    sql.bind(group_id.to_string().into());
+    sql.push(")");
     Condition::all().add(sql.into_expr())
 }
 

@@ -224,6 +224,23 @@ async fn add_members(
     Ok(())
 }
 
+/// The ids of the tenant's groups with this display name (case-insensitively).
+pub async fn ids_named(
+    db: &impl ConnectionTrait,
+    tenant_id: &str,
+    name: &str,
+) -> Result<Vec<String>> {
+    groups::Entity::find()
+        .select_only()
+        .column(groups::Column::Id)
+        .filter(groups::Column::TenantId.eq(tenant_id))
+        .filter(groups::Column::DisplayNameKey.eq(fold_key(name)))
+        .into_tuple()
+        .all(db)
+        .await
+        .map_err(|e| sql_err(e, "group"))
+}
+
 /// One group of the tenant.
 pub async fn get(db: &impl ConnectionTrait, tenant_id: &str, id: &str) -> Result<Group> {
     groups::Entity::find_by_id(id.to_string())

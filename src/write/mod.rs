@@ -19,6 +19,11 @@
 //! ```
 //!
 //! Handlers only translate between HTTP and these functions.
+//!
+//! **Dry runs.** A write run inside [`dry_run`] does all of the above — authorisation,
+//! validation, the writes themselves so unique indexes and in-transaction checks answer as
+//! they would — and then rolls its transaction back instead of committing. Its answer is the
+//! real run's answer; nothing is stored, audited or visible to anyone else.
 
 pub mod catalogs;
 pub mod credentials;
@@ -80,7 +85,25 @@ pub async fn begin(db: &DatabaseConnection) -> Result<DatabaseTransaction> {
     db.begin().await.map_err(|e| sql_err(e, "transaction"))
 }
 
-/// Commits a transaction.
+tokio::task_local! {
+    static DRY_RUN: bool;
+}
+
+/// Runs `writes` as a dry run: every transaction they commit is rolled back instead.
+pub async fn dry_run<F: Future>(writes: F) -> F::Output {
+    DRY_RUN.scope(true, writes).await
+}
+
+/// Whether the current task runs its writes as a dry run.
+pub fn is_dry_run() -> bool {
+    DRY_RUN.try_with(|dry| *dry).unwrap_or(false)
+}
+
+/// Commits a transaction — or, in a [`dry_run`], rolls it back after everything in it
+/// succeeded.
 pub async fn commit(txn: DatabaseTransaction) -> Result<()> {
+    if is_dry_run() {
+        return txn.rollback().await.map_err(|e| sql_err(e, "transaction"));
+    }
     txn.commit().await.map_err(|e| sql_err(e, "transaction"))
 }

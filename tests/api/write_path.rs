@@ -318,7 +318,13 @@ async fn the_last_administrator_cannot_be_demoted_by_a_bulk_edit() {
             Some(json!({"ids": [boss_id], "set": {"securityProfiles": ["Supervisor"]}})),
         )
         .await;
-    r.assert_admin_error(409, "last_administrator");
+    r.assert_admin_error(400, "bulk_failed");
+    assert_eq!(r.body["failures"][0]["id"], boss_id.as_str(), "{}", r.body);
+    assert_eq!(
+        r.body["failures"][0]["error"], "last_administrator",
+        "{}",
+        r.body
+    );
     assert!(is_full_administrator(&view(&app, &boss, &boss_id).await));
 }
 

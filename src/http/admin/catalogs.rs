@@ -9,6 +9,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
+use super::DryRun;
 use super::auth::AdminAuth;
 use super::error::{AdminError, AdminResult};
 use crate::app::AppState;
@@ -107,12 +108,23 @@ pub async fn create(
     State(state): State<AppState>,
     auth: AdminAuth,
     kind: CatalogKind,
+    dry: DryRun,
     body: Value,
 ) -> AdminResult<(StatusCode, Json<Value>)> {
     auth.require(&[write::catalogs::write_permission(kind)])?;
     let item = from_body(kind, &body, None)?;
-    let created = write::catalogs::create(&state.db, &auth.tenant_id, &auth.actor, item).await?;
-    Ok((StatusCode::CREATED, Json(created.to_json())))
+    let created = dry
+        .run(write::catalogs::create(
+            &state.db,
+            &auth.tenant_id,
+            &auth.actor,
+            item,
+        ))
+        .await?;
+    Ok((
+        dry.status(StatusCode::CREATED),
+        Json(dry.mark(created.to_json())),
+    ))
 }
 
 /// `PATCH /admin/v1/{catalog}/{id}`: renaming an entry in use is refused (users name it).
@@ -121,6 +133,7 @@ pub async fn patch(
     auth: AdminAuth,
     kind: CatalogKind,
     id: String,
+    dry: DryRun,
     body: Value,
 ) -> AdminResult<Json<Value>> {
     auth.require(&[write::catalogs::write_permission(kind)])?;
@@ -128,21 +141,24 @@ pub async fn patch(
     // against the entry as it is inside the transaction.
     let current = catalog::get(&state.db, &auth.tenant_id, kind, &id).await?;
     from_body(kind, &body, Some(&current))?;
-    let updated = write::catalogs::update(
-        &state.db,
-        &auth.tenant_id,
-        &auth.actor,
-        kind,
-        &id,
-        |current| {
-            from_body(kind, &body, Some(current)).map_err(|e| crate::domain::Error::InvalidValue {
-                field: e.fields.and_then(|f| f.into_iter().next()),
-                detail: e.detail,
-            })
-        },
-    )
-    .await?;
-    Ok(Json(updated.to_json()))
+    let updated = dry
+        .run(write::catalogs::update(
+            &state.db,
+            &auth.tenant_id,
+            &auth.actor,
+            kind,
+            &id,
+            |current| {
+                from_body(kind, &body, Some(current)).map_err(|e| {
+                    crate::domain::Error::InvalidValue {
+                        field: e.fields.and_then(|f| f.into_iter().next()),
+                        detail: e.detail,
+                    }
+                })
+            },
+        ))
+        .await?;
+    Ok(Json(dry.mark(updated.to_json())))
 }
 
 /// `DELETE /admin/v1/{catalog}/{id}`: 409 `in_use` saying how many users use it.
@@ -151,7 +167,20 @@ pub async fn delete(
     auth: AdminAuth,
     kind: CatalogKind,
     id: String,
-) -> AdminResult<StatusCode> {
-    write::catalogs::delete(&state.db, &auth.tenant_id, &auth.actor, kind, &id).await?;
-    Ok(StatusCode::NO_CONTENT)
+    dry: DryRun,
+) -> AdminResult<axum::response::Response> {
+    use axum::response::IntoResponse;
+    dry.run(write::catalogs::delete(
+        &state.db,
+        &auth.tenant_id,
+        &auth.actor,
+        kind,
+        &id,
+    ))
+    .await?;
+    Ok(if dry.0 {
+        Json(json!({"dryRun": true, "deleted": id})).into_response()
+    } else {
+        StatusCode::NO_CONTENT.into_response()
+    })
 }

@@ -6,9 +6,9 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
-use super::AdminBody;
 use super::auth::AdminAuth;
 use super::error::{AdminError, AdminResult};
+use super::{AdminBody, DryRun};
 use crate::app::AppState;
 use crate::domain::ownership::Permission;
 use crate::scim::resource::format_time;
@@ -44,6 +44,7 @@ const MAX_NAME: usize = 100;
 pub async fn create(
     State(state): State<AppState>,
     auth: AdminAuth,
+    dry: DryRun,
     AdminBody(body): AdminBody,
 ) -> AdminResult<(StatusCode, Json<Value>)> {
     let Some(fields) = body.as_object() else {
@@ -97,18 +98,22 @@ pub async fn create(
             ));
         }
     };
-    let (credential, secret) = write::credentials::create(
-        &state.db,
-        &auth.tenant_id,
-        &auth.actor,
-        kind,
-        user_id,
-        &name,
-    )
-    .await?;
+    let (credential, secret) = dry
+        .run(write::credentials::create(
+            &state.db,
+            &auth.tenant_id,
+            &auth.actor,
+            kind,
+            user_id,
+            &name,
+        ))
+        .await?;
     let mut answer = to_json(&credential);
-    answer["secret"] = Value::String(secret);
-    Ok((StatusCode::CREATED, Json(answer)))
+    // A dry run's secret was never stored: it is not shown.
+    if !dry.0 {
+        answer["secret"] = Value::String(secret);
+    }
+    Ok((dry.status(StatusCode::CREATED), Json(dry.mark(answer))))
 }
 
 /// `DELETE /admin/v1/credentials/{id}`: revoked at once.
@@ -116,7 +121,19 @@ pub async fn revoke(
     State(state): State<AppState>,
     auth: AdminAuth,
     Path(id): Path<String>,
-) -> AdminResult<StatusCode> {
-    write::credentials::revoke(&state.db, &auth.tenant_id, &auth.actor, &id).await?;
-    Ok(StatusCode::NO_CONTENT)
+    dry: DryRun,
+) -> AdminResult<axum::response::Response> {
+    use axum::response::IntoResponse;
+    dry.run(write::credentials::revoke(
+        &state.db,
+        &auth.tenant_id,
+        &auth.actor,
+        &id,
+    ))
+    .await?;
+    Ok(if dry.0 {
+        Json(json!({"dryRun": true, "revoked": id})).into_response()
+    } else {
+        StatusCode::NO_CONTENT.into_response()
+    })
 }

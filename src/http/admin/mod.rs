@@ -14,11 +14,14 @@ pub mod error;
 pub mod import;
 pub mod openapi;
 pub mod settings;
+pub mod template;
 pub mod users;
 pub mod view;
 
 use axum::Router;
-use axum::extract::{FromRequest, Path, Request, State};
+use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::routing::{get, post};
 use serde_json::Value;
 
@@ -26,7 +29,7 @@ use self::auth::AdminAuth;
 use self::error::AdminError;
 use crate::app::AppState;
 use crate::domain::catalog::CatalogKind;
-use crate::http::extract::ScimBody;
+use crate::http::extract::{QueryMap, ScimBody};
 
 /// A JSON request body; malformed JSON is a 400 in the admin error format.
 pub struct AdminBody(pub Value);
@@ -42,13 +45,69 @@ impl<S: Send + Sync> FromRequest<S> for AdminBody {
     }
 }
 
+/// `?dryRun=true|false` on an admin write (default false). A dry run does everything the
+/// write does — authorisation, validation, the in-transaction checks and unique indexes —
+/// and rolls it back (see `write::dry_run`); its answer is the real run's, with
+/// `"dryRun": true` and 200 in place of 201 or 204.
+#[derive(Debug, Clone, Copy)]
+pub struct DryRun(pub bool);
+
+impl DryRun {
+    /// Parses the query parameter.
+    pub fn parse(value: Option<&str>) -> Result<DryRun, AdminError> {
+        match value {
+            None | Some("false") => Ok(DryRun(false)),
+            Some("true") => Ok(DryRun(true)),
+            Some(other) => Err(AdminError::invalid(
+                "dryRun",
+                format!("dryRun must be true or false, not {other:?}"),
+            )),
+        }
+    }
+
+    /// Runs the writes, as a dry run when asked.
+    pub async fn run<F: std::future::Future>(self, writes: F) -> F::Output {
+        if self.0 {
+            crate::write::dry_run(writes).await
+        } else {
+            writes.await
+        }
+    }
+
+    /// The answer's body: marked `"dryRun": true` in a dry run.
+    pub fn mark(self, mut body: Value) -> Value {
+        if self.0
+            && let Some(fields) = body.as_object_mut()
+        {
+            fields.insert("dryRun".into(), Value::Bool(true));
+        }
+        body
+    }
+
+    /// The status of a write that creates (201) or answers nothing (204): 200 in a dry run.
+    pub fn status(self, real: StatusCode) -> StatusCode {
+        if self.0 { StatusCode::OK } else { real }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for DryRun {
+    type Rejection = AdminError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let query = QueryMap::from_request_parts(parts, state)
+            .await
+            .map_err(AdminError::from)?;
+        DryRun::parse(query.0.get("dryRun").map(String::as_str))
+    }
+}
+
 fn catalog_routes(kind: CatalogKind) -> Router<AppState> {
     Router::new()
         .route(
             "/",
             get(move |s: State<AppState>, a: AdminAuth| catalogs::list(s, a, kind)).post(
-                move |s: State<AppState>, a: AdminAuth, AdminBody(b): AdminBody| {
-                    catalogs::create(s, a, kind, b)
+                move |s: State<AppState>, a: AdminAuth, d: DryRun, AdminBody(b): AdminBody| {
+                    catalogs::create(s, a, kind, d, b)
                 },
             ),
         )
@@ -58,13 +117,14 @@ fn catalog_routes(kind: CatalogKind) -> Router<AppState> {
                 move |s: State<AppState>,
                       a: AdminAuth,
                       Path(id): Path<String>,
+                      d: DryRun,
                       AdminBody(b): AdminBody| {
-                    catalogs::patch(s, a, kind, id, b)
+                    catalogs::patch(s, a, kind, id, d, b)
                 },
             )
             .delete(
-                move |s: State<AppState>, a: AdminAuth, Path(id): Path<String>| {
-                    catalogs::delete(s, a, kind, id)
+                move |s: State<AppState>, a: AdminAuth, Path(id): Path<String>, d: DryRun| {
+                    catalogs::delete(s, a, kind, id, d)
                 },
             ),
         )
@@ -83,6 +143,9 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/users/import-template.csv", get(import::template))
         .route("/users/import", post(import::import))
+        .route("/users/from-template", post(template::create))
+        .route("/users/archive", post(users::archive_many))
+        .route("/users/reactivate", post(users::reactivate_many))
         .route("/users/{id}/archive", post(users::archive))
         .route("/users/{id}/reactivate", post(users::reactivate))
         .route("/users/{id}/hand-over", post(users::hand_over))

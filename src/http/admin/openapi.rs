@@ -29,6 +29,24 @@ const ROUTES: &[(&str, &str, &str, &str)] = &[
         "per field",
     ),
     (
+        "post",
+        "/users/from-template",
+        "Create users from a template user: per-user results, agent ids from startingAgentId",
+        "CreateUser + EditUser",
+    ),
+    (
+        "post",
+        "/users/archive",
+        "Bulk archive: {ids}, every refusal listed, all or nothing",
+        "ArchiveUser",
+    ),
+    (
+        "post",
+        "/users/reactivate",
+        "Bulk reactivate: {ids}, every refusal listed, all or nothing",
+        "ArchiveUser",
+    ),
+    (
         "get",
         "/users/{id}",
         "The admin view of a user",

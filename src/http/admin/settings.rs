@@ -8,9 +8,9 @@ use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
-use super::AdminBody;
 use super::auth::AdminAuth;
 use super::error::{AdminError, AdminResult};
+use super::{AdminBody, DryRun};
 use crate::app::AppState;
 use crate::domain::ownership::Permission;
 use crate::domain::tenant::Settings;
@@ -49,6 +49,7 @@ fn merge(current: &Settings, fields: &serde_json::Map<String, Value>) -> domain:
 pub async fn patch(
     State(state): State<AppState>,
     auth: AdminAuth,
+    dry: DryRun,
     headers: HeaderMap,
     AdminBody(body): AdminBody,
 ) -> AdminResult<Response> {
@@ -56,13 +57,19 @@ pub async fn patch(
         return Err(AdminError::syntax("the body must be a JSON object"));
     };
     let expected = if_match_version(&headers)?;
-    let (settings, version) = write::settings::update(
-        &state.db,
-        &auth.tenant_id,
-        &auth.actor,
-        expected,
-        |current| merge(current, fields),
-    )
-    .await?;
+    let (settings, version) = dry
+        .run(write::settings::update(
+            &state.db,
+            &auth.tenant_id,
+            &auth.actor,
+            expected,
+            |current| merge(current, fields),
+        ))
+        .await?;
+    if dry.0 {
+        let mut body = serde_json::to_value(&settings).unwrap_or_default();
+        body["dryRun"] = Value::Bool(true);
+        return Ok(axum::Json(body).into_response());
+    }
     Ok(answer(&settings, version))
 }

@@ -6,10 +6,16 @@ use serde_json::{Map, Value, json};
 
 use super::error::{AdminError, Code};
 use crate::domain::audit::Actor;
+use crate::domain::filter::{Field, Filter, Op, Value as FilterValue};
 use crate::domain::group::GroupRef;
+use crate::domain::ownership::CONTACT_CENTRE;
 use crate::domain::ownership::{NotEditable, admin_editability, in_admin_view};
+use crate::domain::tenant::Settings;
+use crate::domain::user::fold_key;
 use crate::domain::user::{ManagedBy, User};
-use crate::domain::validation::{DEFAULT_REGION, unrecognised};
+use crate::domain::validation::{
+    DEFAULT_REGION, gaps, licence_type, telephony_region, unrecognised,
+};
 use crate::scim::resource::{etag, format_time, normalize_value};
 use crate::scim::schema::{Attribute, ResourceSchema};
 
@@ -71,8 +77,24 @@ fn get_value<'a>(user: &'a User, va: &ViewAttr<'_>) -> Option<&'a Value> {
     }
 }
 
+/// How much of the view to render.
+#[derive(Clone, Copy)]
+pub enum Detail<'a> {
+    /// A list row: the values, without the per-field `editable` map and the warnings.
+    Row,
+    /// The single-user view: with what this caller may edit and why not, and the warnings
+    /// (unrecognised values from the identity provider, rules the user does not meet).
+    Full(&'a Settings),
+}
+
 /// Renders the admin view of a user for this caller.
-pub fn render(schema: &ResourceSchema, user: &User, groups: &[GroupRef], actor: &Actor) -> Value {
+pub fn render(
+    schema: &ResourceSchema,
+    user: &User,
+    groups: &[GroupRef],
+    actor: &Actor,
+    detail: Detail<'_>,
+) -> Value {
     let mut out = Map::new();
     out.insert("id".into(), Value::String(user.id.clone()));
     let mut editable = Map::new();
@@ -80,11 +102,13 @@ pub fn render(schema: &ResourceSchema, user: &User, groups: &[GroupRef], actor: 
         if let Some(v) = get_value(user, &va) {
             out.insert(va.name.to_string(), v.clone());
         }
-        let verdict = match editability(&va.key, Some(user), actor) {
-            Ok(()) => json!({"editable": true}),
-            Err(reason) => json!({"editable": false, "reason": reason.to_string()}),
-        };
-        editable.insert(va.name.to_string(), verdict);
+        if let Detail::Full(_) = detail {
+            let verdict = match editability(&va.key, Some(user), actor) {
+                Ok(()) => json!({"editable": true}),
+                Err(reason) => json!({"editable": false, "reason": reason.to_string()}),
+            };
+            editable.insert(va.name.to_string(), verdict);
+        }
     }
     out.entry("telephonyRegion")
         .or_insert(Value::String(DEFAULT_REGION.into()));
@@ -105,12 +129,15 @@ pub fn render(schema: &ResourceSchema, user: &User, groups: &[GroupRef], actor: 
         "meta".into(),
         json!({"created": format_time(user.created_us), "lastModified": format_time(user.modified_us)}),
     );
-    out.insert("editable".into(), Value::Object(editable));
-    let warnings: Vec<Value> = unrecognised(&user.attributes)
-        .into_iter()
-        .map(|(field, message)| json!({"field": field, "message": message}))
-        .collect();
-    out.insert("warnings".into(), Value::Array(warnings));
+    if let Detail::Full(settings) = detail {
+        out.insert("editable".into(), Value::Object(editable));
+        let warnings: Vec<Value> = unrecognised(&user.attributes)
+            .into_iter()
+            .chain(gaps(&user.attributes, settings))
+            .map(|(field, message)| json!({"field": field, "message": message}))
+            .collect();
+        out.insert("warnings".into(), Value::Array(warnings));
+    }
     Value::Object(out)
 }
 
@@ -199,6 +226,15 @@ pub fn merge(
                 .ok_or_else(|| AdminError::new(Code::Internal, "corrupt document"))?,
         };
         let merged = match (container.get(va.name), value) {
+            // Skills by name: `{"French": 7, "Sales": null}` adds or re-levels French and
+            // removes Sales, keeping the others; an array replaces them all.
+            (old, Value::Object(changes)) if va.name == "skills" => merge_skills(old, changes)?,
+            // `{"mode": "default"}` resets the capacity: the percentages go with it.
+            (_, Value::Object(new))
+                if new.get("mode").and_then(Value::as_str) == Some("default") =>
+            {
+                value.clone()
+            }
             // Merge patch: objects merge key by key, null removes.
             (Some(Value::Object(old)), Value::Object(new)) if !va.attr.multi_valued => {
                 let mut m = old.clone();
@@ -224,4 +260,120 @@ pub fn merge(
     }
     doc.retain(|k, v| !(k.starts_with("urn:") && v.as_object().is_some_and(Map::is_empty)));
     Ok(doc)
+}
+
+/// Applies a by-name change of skills to the user's current list: a level (a number, or
+/// `{"level": n}`) adds or re-levels the skill, `null` removes it; names compare
+/// case-insensitively and the others keep their order.
+fn merge_skills(
+    current: Option<&Value>,
+    changes: &Map<String, Value>,
+) -> Result<Value, AdminError> {
+    let mut skills: Vec<Value> = current
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let named = |skill: &Value, name: &str| {
+        skill
+            .get("name")
+            .and_then(Value::as_str)
+            .is_some_and(|n| n.eq_ignore_ascii_case(name))
+    };
+    for (name, change) in changes {
+        let level = match change {
+            Value::Null => {
+                if !skills.iter().any(|s| named(s, name)) {
+                    return Err(AdminError::invalid(
+                        "skills",
+                        format!("skills: the user has no skill {name:?} to remove"),
+                    ));
+                }
+                skills.retain(|s| !named(s, name));
+                continue;
+            }
+            Value::Number(_) => change.clone(),
+            Value::Object(fields) if fields.contains_key("level") => fields["level"].clone(),
+            _ => {
+                return Err(AdminError::invalid(
+                    "skills.level",
+                    format!("skills: {name} takes a level from 1 to 10, or null to remove it"),
+                ));
+            }
+        };
+        match skills.iter_mut().find(|s| named(s, name)) {
+            Some(skill) => skill["level"] = level,
+            None => skills.push(json!({"name": name, "level": level})),
+        }
+    }
+    Ok(Value::Array(skills))
+}
+
+/// A filter over the admin view rather than the stored document: the telephony region a
+/// user shows by default (`NAM East`, when none is stored) matches `eq`, `ne` and `pr` as
+/// shown, and licence and region labels (`"AD+OCM"`, `"EMEA - Primary (11)"`) compare as
+/// their canonical values.
+pub fn with_view_defaults(filter: Filter) -> Filter {
+    let region = format!("{CONTACT_CENTRE}:telephonyRegion");
+    let licence = format!("{CONTACT_CENTRE}:licenceType");
+    match filter {
+        Filter::And(a, b) => Filter::And(
+            Box::new(with_view_defaults(*a)),
+            Box::new(with_view_defaults(*b)),
+        ),
+        Filter::Or(a, b) => Filter::Or(
+            Box::new(with_view_defaults(*a)),
+            Box::new(with_view_defaults(*b)),
+        ),
+        Filter::Not(inner) => Filter::Not(Box::new(with_view_defaults(*inner))),
+        Filter::Compare {
+            field: Field::Attr(key),
+            kind,
+            op,
+            value: FilterValue::Str(text),
+        } if key.eq_ignore_ascii_case(&region) || key.eq_ignore_ascii_case(&licence) => {
+            let is_region = key.eq_ignore_ascii_case(&region);
+            let canonical = if is_region {
+                telephony_region(&text)
+            } else {
+                licence_type(&text)
+            };
+            let text = match (op, canonical) {
+                (Op::Eq | Op::Ne, Some(c)) => fold_key(c),
+                _ => text,
+            };
+            let shows_default = is_region && text == fold_key(DEFAULT_REGION);
+            let present = Filter::Present {
+                field: Field::Attr(key.clone()),
+                kind,
+            };
+            let compare = Filter::Compare {
+                field: Field::Attr(key),
+                kind,
+                op,
+                value: FilterValue::Str(text),
+            };
+            match op {
+                Op::Eq if shows_default => {
+                    Filter::Or(Box::new(compare), Box::new(Filter::Not(Box::new(present))))
+                }
+                Op::Ne if shows_default => Filter::And(Box::new(compare), Box::new(present)),
+                _ => compare,
+            }
+        }
+        Filter::Present {
+            field: Field::Attr(key),
+            kind,
+        } if key.eq_ignore_ascii_case(&region) => {
+            let present = || Filter::Present {
+                field: Field::Attr(key.clone()),
+                kind,
+            };
+            // Every user shows a region.
+            Filter::Or(
+                Box::new(present()),
+                Box::new(Filter::Not(Box::new(present()))),
+            )
+        }
+        other => other,
+    }
 }

@@ -38,6 +38,23 @@ impl AgentIds {
         })
     }
 
+    /// Marks an id as taken (one given explicitly).
+    pub fn take(&mut self, id: &str) {
+        if let Ok(n) = id.parse() {
+            self.taken.insert(n);
+        }
+    }
+
+    /// Gives back an id [`allocate`](Self::allocate) handed out that was not used after all,
+    /// so the next user takes it.
+    pub fn release(&mut self, id: &str) {
+        if let Ok(n) = id.parse::<i64>()
+            && self.taken.remove(&n)
+        {
+            self.next = self.next.min(n);
+        }
+    }
+
     /// The smallest free id, marked as taken.
     pub fn allocate(&mut self) -> String {
         while self.taken.contains(&self.next) {

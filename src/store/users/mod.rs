@@ -55,6 +55,11 @@ fn uniqueness(user: &User) -> impl Fn(sea_orm::DbErr) -> Error + '_ {
                 "personalPhoneNumber",
                 user.personal_phone().unwrap_or_default(),
             )
+        } else if text.contains("webrtc_fallback") {
+            (
+                "webRtcFallbackNumber",
+                user.webrtc_fallback().unwrap_or_default(),
+            )
         } else {
             ("userName", user.user_name())
         };
@@ -68,7 +73,8 @@ fn uniqueness(user: &User) -> impl Fn(sea_orm::DbErr) -> Error + '_ {
 }
 
 /// Inserts a new user and its index rows, inside the caller's transaction; a taken userName
-/// (case-insensitively), primary email, agent id or personal number is a uniqueness error.
+/// (case-insensitively), primary email, agent id, personal number or WebRTC fallback number is
+/// a uniqueness error.
 #[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn insert(txn: &impl ConnectionTrait, user: &User) -> Result<()> {
     users::Entity::insert(users::ActiveModel {
@@ -88,6 +94,7 @@ pub async fn insert(txn: &impl ConnectionTrait, user: &User) -> Result<()> {
         agent_id: Set(user.agent_id().map(str::to_string)),
         personal_phone: Set(user.personal_phone().map(str::to_string)),
         primary_email_key: Set(user.primary_email().map(fold_key)),
+        webrtc_fallback: Set(user.webrtc_fallback().map(str::to_string)),
     })
     .exec_without_returning(txn)
     .await
@@ -139,6 +146,10 @@ pub async fn update(txn: &impl ConnectionTrait, user: &User, expected_version: i
         .col_expr(
             users::Column::PrimaryEmailKey,
             Expr::value(user.primary_email().map(fold_key)),
+        )
+        .col_expr(
+            users::Column::WebrtcFallback,
+            Expr::value(user.webrtc_fallback().map(str::to_string)),
         )
         .filter(users::Column::Id.eq(user.id.clone()))
         .filter(users::Column::TenantId.eq(user.tenant_id.clone()))

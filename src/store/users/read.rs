@@ -13,7 +13,7 @@ use crate::domain::ownership::CONTACT_CENTRE;
 use crate::domain::user::{ManagedBy, User, View, fold_key};
 use crate::domain::{Error, Result};
 use crate::store::entity::{group_members, groups, user_attrs, users};
-use crate::store::filter::{Table, condition, order_by};
+use crate::store::filter::{Table, condition, member_condition, order_by, search_condition};
 use crate::store::{chunk_len, sql_err};
 
 use super::to_domain;
@@ -58,6 +58,12 @@ pub async fn list(
     }
     if let Some(filter) = &q.filter {
         query = query.filter(condition(backend, Table::Users, tenant_id, filter));
+    }
+    if !q.search.is_empty() {
+        query = query.filter(search_condition(backend, tenant_id, &q.search));
+    }
+    if let Some(group_id) = &q.group {
+        query = query.filter(member_condition(backend, tenant_id, group_id));
     }
     let total = query
         .clone()

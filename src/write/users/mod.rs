@@ -20,9 +20,11 @@ use crate::store::{self, audit, catalog, tenants, users};
 
 mod batch;
 mod lifecycle;
+mod template;
 
 pub use self::batch::{Plan, apply, update_many};
 pub use self::lifecycle::{delete, hand_over, set_active};
+pub use self::template::{Outcome, from_template};
 
 /// What a write is checked against: the tenant's settings and catalogs.
 #[derive(Debug, Clone)]
@@ -74,22 +76,45 @@ fn next_version(
     (next, entry)
 }
 
-/// Validates a document about to be stored, on the given surface.
+/// Validates a document about to be stored, on the given surface: the first error.
 pub fn validate(
     doc: &mut Map<String, Value>,
     previous: Option<&Map<String, Value>>,
     ctx: &TenantContext,
     surface: Surface,
 ) -> Result<()> {
-    validation::multi_valued_bounds(doc)?;
+    match validate_all(doc, previous, ctx, surface).into_iter().next() {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+/// Every error of a document about to be stored, on the given surface (the upload's dry
+/// run and the template creation report them all). Normalises the good values in place.
+pub fn validate_all(
+    doc: &mut Map<String, Value>,
+    previous: Option<&Map<String, Value>>,
+    ctx: &TenantContext,
+    surface: Surface,
+) -> Vec<Error> {
+    let mut errors: Vec<Error> = validation::multi_valued_bounds(doc)
+        .err()
+        .into_iter()
+        .collect();
     if surface == Surface::Scim {
         validation::normalize_descriptive(doc);
     }
-    validation::contact_centre(doc, previous, &ctx.catalogs, &ctx.settings, surface)?;
+    errors.extend(validation::contact_centre_all(
+        doc,
+        previous,
+        &ctx.catalogs,
+        &ctx.settings,
+        surface,
+    ));
     if surface == Surface::Local {
-        validation::local_descriptive(doc, previous)?;
+        errors.extend(validation::local_descriptive(doc, previous));
     }
-    Ok(())
+    errors
 }
 
 /// The locally-owned contact-centre attributes of the template user, for a new IdP user.
@@ -299,9 +324,30 @@ async fn explain_uniqueness(
     err
 }
 
-/// Creates a user. IdP-created users copy the template user's locally-owned values; users
-/// whose licence makes them agents get the next free agent id.
+/// Creates a user. Every new user — from the identity provider, the admin API or an
+/// upload — takes the provisioning template user's locally-owned values for what it does
+/// not set itself; users whose licence makes them agents get the next free agent id.
 pub async fn create(
+    db: &DatabaseConnection,
+    tenant_id: &str,
+    actor: &Actor,
+    surface: Surface,
+    mut attributes: Map<String, Value>,
+) -> Result<User> {
+    let settings = tenants::settings(db, tenant_id).await?;
+    let template = template_values(db, tenant_id, &settings).await?;
+    if !template.is_empty()
+        && let Some(cc) = cc_mut(&mut attributes)
+    {
+        for (name, value) in template {
+            cc.entry(name).or_insert(value);
+        }
+    }
+    create_as_given(db, tenant_id, actor, surface, attributes).await
+}
+
+/// Creates a user with the values given, without the provisioning template.
+async fn create_as_given(
     db: &DatabaseConnection,
     tenant_id: &str,
     actor: &Actor,
@@ -325,16 +371,6 @@ pub async fn create(
         ctx.catalogs.least_privileged_profile()
     };
     default_profile(&mut attributes, &ctx.catalogs);
-    if surface == Surface::Scim {
-        let template = template_values(db, tenant_id, &ctx.settings).await?;
-        if !template.is_empty()
-            && let Some(cc) = cc_mut(&mut attributes)
-        {
-            for (name, value) in template {
-                cc.entry(name).or_insert(value);
-            }
-        }
-    }
     attributes.entry("active").or_insert(Value::Bool(true));
     attributes.retain(|k, v| !(k.starts_with("urn:") && v.as_object().is_some_and(Map::is_empty)));
     validate(&mut attributes, None, &ctx, surface)?;

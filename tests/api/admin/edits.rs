@@ -171,14 +171,22 @@ async fn patch_needs_the_permission_of_each_field() {
         ),
         (
             &editor,
-            json!({"telephonyRegion": "Sydney"}),
+            json!({"interactionCapacity": {"mode": "custom", "voice": 50}}),
             "ManageRoutingSettings",
         ),
-        (&editor, json!({"agentId": "77"}), "ManageRoutingSettings"),
+        (&router, json!({"telephonyRegion": "Sydney"}), "EditUser"),
+        (&router, json!({"agentId": "77"}), "EditUser"),
         (
-            &editor,
+            &router,
             json!({"callbackNumbers": ["+442071234567"]}),
-            "ManageRoutingSettings",
+            "EditUser",
+        ),
+        (&router, json!({"callRecordingControl": true}), "EditUser"),
+        (&router, json!({"screenRecording": true}), "EditUser"),
+        (
+            &router,
+            json!({"enforcedDispositionCodes": true}),
+            "EditUser",
         ),
         (&router, json!({"licenceType": "Admin"}), "EditUser"),
         (
@@ -398,22 +406,18 @@ async fn personal_phone_number_rules() {
             r.body
         );
     }
-    let r = patch_user(&app, &boss, &a, json!({"webRtcEnabled": true})).await;
-    r.assert_admin_error(400, "invalid_value");
-    assert!(detail(&r).contains("webRtcEnabled"), "{}", r.body);
-    assert!(view(&app, &boss, &a).await.get("webRtcEnabled").is_none());
-
     patch_user(
         &app,
         &boss,
         &a,
-        json!({"personalPhoneNumber": "+442071234567", "webRtcEnabled": true}),
+        json!({"personalPhoneNumber": "+442071234567"}),
     )
     .await
     .assert_admin_ok(200);
-    let v = view(&app, &boss, &a).await;
-    assert_eq!(v["personalPhoneNumber"], "+442071234567");
-    assert_eq!(v["webRtcEnabled"], true);
+    assert_eq!(
+        view(&app, &boss, &a).await["personalPhoneNumber"],
+        "+442071234567"
+    );
 
     let r = patch_user(
         &app,
@@ -429,14 +433,106 @@ async fn personal_phone_number_rules() {
             .get("personalPhoneNumber")
             .is_none()
     );
+}
 
-    // Removing the number while WebRTC is on is refused too.
-    let r = patch_user(&app, &boss, &a, json!({"personalPhoneNumber": null})).await;
+#[tokio::test]
+async fn webrtc_needs_a_fallback_number_unique_in_the_tenant_or_the_agents_own_id() {
+    let app = TestApp::new().await;
+    let boss = boss(&app).await;
+    let a = local_user(&app, &boss, "wa").await;
+    let b = local_user(&app, &boss, "wb").await;
+    // WebRTC is not tied to direct-to-agent dialling (off in this tenant).
+    let r = patch_user(&app, &boss, &a, json!({"webRtcEnabled": true})).await;
+    r.assert_admin_error(400, "invalid_value");
+    assert!(detail(&r).contains("webRtcFallbackNumber"), "{}", r.body);
+    assert!(view(&app, &boss, &a).await.get("webRtcEnabled").is_none());
+
+    for bad in ["12345", "02071234567", "+44 20 7123 4567"] {
+        let r = patch_user(
+            &app,
+            &boss,
+            &a,
+            json!({"webRtcEnabled": true, "webRtcFallbackNumber": bad}),
+        )
+        .await;
+        r.assert_admin_error(400, "invalid_value");
+        assert!(
+            detail(&r).contains("webRtcFallbackNumber"),
+            "{bad}: {}",
+            r.body
+        );
+    }
+
+    let v = patch_user(
+        &app,
+        &boss,
+        &a,
+        json!({"webRtcEnabled": true, "webRtcFallbackNumber": "+442071234567"}),
+    )
+    .await
+    .assert_admin_ok(200)
+    .clone();
+    assert_eq!(v["webRtcFallbackNumber"], "+442071234567");
+    assert!(v.get("personalPhoneNumber").is_none(), "{v}");
+
+    // Unique in the tenant.
+    let r = patch_user(
+        &app,
+        &boss,
+        &b,
+        json!({"webRtcEnabled": true, "webRtcFallbackNumber": "+442071234567"}),
+    )
+    .await;
+    r.assert_admin_error(409, "uniqueness");
+    assert!(detail(&r).contains("webRtcFallbackNumber"), "{}", r.body);
+    assert!(view(&app, &boss, &b).await.get("webRtcEnabled").is_none());
+
+    // An agent who only uses WebRTC may use its own agent ID — not another agent's.
+    patch_user(&app, &boss, &b, json!({"agentId": "7001"}))
+        .await
+        .assert_admin_ok(200);
+    patch_user(&app, &boss, &a, json!({"agentId": "7002"}))
+        .await
+        .assert_admin_ok(200);
+    let r = patch_user(
+        &app,
+        &boss,
+        &b,
+        json!({"webRtcEnabled": true, "webRtcFallbackNumber": "7002"}),
+    )
+    .await;
+    r.assert_admin_error(400, "invalid_value");
+    let v = patch_user(
+        &app,
+        &boss,
+        &b,
+        json!({"webRtcEnabled": true, "webRtcFallbackNumber": "7001"}),
+    )
+    .await
+    .assert_admin_ok(200)
+    .clone();
+    assert_eq!(v["webRtcFallbackNumber"], "7001");
+
+    // Removing the number while WebRTC is on is refused; turning WebRTC off frees it.
+    let r = patch_user(&app, &boss, &a, json!({"webRtcFallbackNumber": null})).await;
     r.assert_admin_error(400, "invalid_value");
     assert_eq!(
-        view(&app, &boss, &a).await["personalPhoneNumber"],
+        view(&app, &boss, &a).await["webRtcFallbackNumber"],
         "+442071234567"
     );
+    patch_user(
+        &app,
+        &boss,
+        &a,
+        json!({"webRtcEnabled": false, "webRtcFallbackNumber": null}),
+    )
+    .await
+    .assert_admin_ok(200);
+
+    // Over SCIM the number is read-only and advertised as unique.
+    let schemas = app.fetch("/Schemas").await;
+    let text = schemas.to_string();
+    assert!(text.contains("webRtcFallbackNumber"), "not in /Schemas");
 }
 
 #[tokio::test]
@@ -520,10 +616,33 @@ async fn agent_hierarchy_required_on_local_surfaces() {
     let id = local_user(&app, &boss, "h").await;
     settings(&app, &boss, json!({"agentHierarchyRequired": true})).await;
 
-    let r = patch_user(&app, &boss, &id, json!({"licenceType": "Admin"})).await;
+    // A user that predates the rule is not blocked from unrelated edits; the gap shows
+    // as a warning in its view.
+    let v = patch_user(&app, &boss, &id, json!({"mediaLessMode": true}))
+        .await
+        .assert_admin_ok(200)
+        .clone();
+    assert_eq!(v["mediaLessMode"], true);
+    let warnings = v["warnings"].as_array().cloned().unwrap_or_default();
+    assert!(
+        warnings.iter().any(|w| w["field"] == "agentHierarchy"),
+        "{v}"
+    );
+    patch_user(
+        &app,
+        &boss,
+        &id,
+        json!({"agentHierarchy": "EMEA/London/Team A"}),
+    )
+    .await
+    .assert_admin_ok(200);
+    // An edit that would break the rule is refused.
+    let r = patch_user(&app, &boss, &id, json!({"agentHierarchy": null})).await;
     r.assert_admin_error(400, "invalid_value");
     assert!(detail(&r).contains("agentHierarchy"), "{}", r.body);
-    assert!(view(&app, &boss, &id).await.get("licenceType").is_none());
+    let v = view(&app, &boss, &id).await;
+    assert_eq!(v["agentHierarchy"], "EMEA/London/Team A");
+    assert_eq!(v["warnings"], json!([]), "{v}");
 
     let r = app
         .admin(
@@ -549,14 +668,9 @@ async fn agent_hierarchy_required_on_local_surfaces() {
         "EMEA/London/Team A"
     );
 
-    patch_user(
-        &app,
-        &boss,
-        &id,
-        json!({"licenceType": "Admin", "agentHierarchy": "EMEA/London/Team A"}),
-    )
-    .await
-    .assert_admin_ok(200);
+    patch_user(&app, &boss, &id, json!({"licenceType": "Admin"}))
+        .await
+        .assert_admin_ok(200);
     assert_eq!(view(&app, &boss, &id).await["licenceType"], "Admin");
 }
 
@@ -712,13 +826,9 @@ async fn bulk_edit_giving_two_users_one_agent_id_changes_no_one() {
             Some(json!({"ids": [a, b], "set": {"agentId": "42"}})),
         )
         .await;
-    assert!(
-        (r.status == StatusCode::BAD_REQUEST && r.body["error"] == "bulk_failed")
-            || (r.status == StatusCode::CONFLICT && r.body["error"] == "uniqueness"),
-        "{} {}",
-        r.status,
-        r.body
-    );
+    // An agent id is each user's own: a bulk edit of several users cannot set one.
+    r.assert_admin_error(400, "invalid_value");
+    assert_eq!(r.body["fields"], json!(["agentId"]), "{}", r.body);
     for id in [&a, &b] {
         assert!(view(&app, &boss, id).await.get("agentId").is_none());
     }

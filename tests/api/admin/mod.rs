@@ -6,6 +6,7 @@ mod access;
 mod catalogs;
 mod credentials;
 mod edits;
+mod flows;
 mod lifecycle;
 mod tenant;
 mod users;
