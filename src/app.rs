@@ -85,9 +85,17 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(axum::middleware::from_fn(crate::http::extract::refuse_nul))
         .layer(RequestBodyTimeoutLayer::new(body_timeout))
-        .layer(axum::middleware::from_fn(|request, next| {
-            edge::refuse_oversized(MAX_BODY, request, next)
-        }))
+        .layer(axum::middleware::from_fn(
+            |request: axum::extract::Request, next| {
+                // Uploads to the import take spreadsheets of up to MAX_ROWS users.
+                let limit = if request.uri().path() == "/admin/v1/users/import" {
+                    crate::http::admin::import::MAX_UPLOAD
+                } else {
+                    MAX_BODY
+                };
+                edge::refuse_oversized(limit, request, next)
+            },
+        ))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,

@@ -256,6 +256,43 @@ impl TestApp {
         }
     }
 
+    /// Sends raw bytes and answers the raw bytes (spreadsheets up and down).
+    pub async fn dispatch_bytes(
+        &self,
+        token: &str,
+        method: Method,
+        uri: &str,
+        body: Option<(&str, Vec<u8>)>,
+    ) -> (StatusCode, HeaderMap, Vec<u8>) {
+        let mut builder = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("host", "rollcall.test")
+            .header("authorization", format!("Bearer {token}"));
+        let body = match body {
+            Some((content_type, bytes)) => {
+                builder = builder.header("content-type", content_type);
+                Body::from(bytes)
+            }
+            None => Body::empty(),
+        };
+        let response = self
+            .router
+            .clone()
+            .oneshot(builder.body(body).expect("request"))
+            .await
+            .expect("infallible");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes();
+        (status, headers, bytes.to_vec())
+    }
+
     pub async fn get(&self, path: &str) -> TestResponse {
         self.send(Method::GET, path, None, &[]).await
     }

@@ -70,8 +70,20 @@ async fn template_lists_email_then_every_locally_editable_column() {
     ] {
         assert!(columns.contains(&column), "{column} missing from {header}");
     }
-    // SSO-owned attributes are never template columns.
-    for column in ["userName", "securityProfiles", "displayName", "active"] {
+    // Who the user is, for creating complete users where the tenant allows it.
+    assert_eq!(
+        &columns[..6],
+        [
+            "email",
+            "userName",
+            "givenName",
+            "familyName",
+            "displayName",
+            "securityProfiles"
+        ]
+    );
+    // Derived and write-only attributes never are.
+    for column in ["active", "groups", "password"] {
         assert!(
             !columns.contains(&column),
             "{column} must not be a column: {header}"
@@ -230,13 +242,13 @@ async fn bad_files_are_refused_with_a_reason() {
         (400, Some("invalid_csv")),
         "{body}"
     );
-    let (status, body) = post_csv(&app, &token, true, "email,displayName\nx@y.example,X\n").await;
+    let (status, body) = post_csv(&app, &token, true, "email,active\nx@y.example,false\n").await;
     assert_eq!(
         (status, body["error"].as_str()),
         (400, Some("invalid_csv")),
         "{body}"
     );
-    assert_eq!(body["fields"], json!(["displayName"]));
+    assert_eq!(body["fields"], json!(["active"]));
     let (status, body) = post_csv(
         &app,
         &token,
@@ -244,9 +256,13 @@ async fn bad_files_are_refused_with_a_reason() {
         "email,routingProfile\nx@y.example,Sales,extra\n",
     )
     .await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (400, Some("invalid_csv")),
+    // A row longer than the header is that row's error, listed with the others.
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["errors"][0]["row"], 2, "{body}");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("3 cells")),
         "{body}"
     );
     let r = app

@@ -23,5 +23,6 @@ mod operator;
 mod pagination;
 mod rng;
 mod startup;
+mod upload;
 mod users;
 mod write_path;

@@ -14,12 +14,13 @@ pub mod error;
 pub mod import;
 pub mod openapi;
 pub mod settings;
+pub mod table;
 pub mod template;
 pub mod users;
 pub mod view;
 
 use axum::Router;
-use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
+use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Path, Request, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::routing::{get, post};
@@ -141,8 +142,30 @@ pub fn routes() -> Router<AppState> {
             "/users/{id}",
             get(users::get).patch(users::patch).delete(users::delete),
         )
-        .route("/users/import-template.csv", get(import::template))
-        .route("/users/import", post(import::import))
+        .route(
+            "/users/import-template.csv",
+            get(|a: AdminAuth| import::template(a, import::Format::Csv)),
+        )
+        .route(
+            "/users/import-template.xlsx",
+            get(|a: AdminAuth| import::template(a, import::Format::Xlsx)),
+        )
+        .route(
+            "/users/export.csv",
+            get(|s: State<AppState>, a: AdminAuth, q: QueryMap| {
+                import::export(s, a, q, import::Format::Csv)
+            }),
+        )
+        .route(
+            "/users/export.xlsx",
+            get(|s: State<AppState>, a: AdminAuth, q: QueryMap| {
+                import::export(s, a, q, import::Format::Xlsx)
+            }),
+        )
+        .route(
+            "/users/import",
+            post(import::import).layer(DefaultBodyLimit::max(import::MAX_UPLOAD)),
+        )
         .route("/users/from-template", post(template::create))
         .route("/users/archive", post(users::archive_many))
         .route("/users/reactivate", post(users::reactivate_many))

@@ -40,7 +40,11 @@ async fn view(state: &AppState, user: &User, auth: &AdminAuth) -> AdminResult<Va
 }
 
 /// The group `group=` names: its id, else its display name (case-insensitively).
-async fn group_named(state: &AppState, auth: &AdminAuth, text: &str) -> AdminResult<String> {
+pub(crate) async fn group_named(
+    state: &AppState,
+    auth: &AdminAuth,
+    text: &str,
+) -> AdminResult<String> {
     match store::groups::get(&state.db, &auth.tenant_id, text).await {
         Ok(group) => return Ok(group.id),
         Err(crate::domain::Error::NotFound(_)) => {}

@@ -186,6 +186,54 @@ pub async fn emails(db: &impl ConnectionTrait, tenant_id: &str) -> Result<Vec<(S
         .collect())
 }
 
+/// A value of a user that a unique index keeps unique in the tenant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Unique {
+    /// userName, compared case-insensitively (give the folded key).
+    UserName,
+    /// The primary email, compared case-insensitively (give the folded key).
+    PrimaryEmail,
+    AgentId,
+    PersonalPhone,
+    WebRtcFallback,
+}
+
+impl Unique {
+    fn column(self) -> users::Column {
+        match self {
+            Unique::UserName => users::Column::UserNameKey,
+            Unique::PrimaryEmail => users::Column::PrimaryEmailKey,
+            Unique::AgentId => users::Column::AgentId,
+            Unique::PersonalPhone => users::Column::PersonalPhone,
+            Unique::WebRtcFallback => users::Column::WebrtcFallback,
+        }
+    }
+}
+
+/// Which users of the tenant hold these values of a unique field: (value, user id).
+pub async fn holders(
+    db: &impl ConnectionTrait,
+    tenant_id: &str,
+    field: Unique,
+    values: &[String],
+) -> Result<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    for chunk in values.chunks(chunk_len(1)) {
+        let rows: Vec<(Option<String>, String)> = users::Entity::find()
+            .select_only()
+            .column(field.column())
+            .column(users::Column::Id)
+            .filter(users::Column::TenantId.eq(tenant_id))
+            .filter(field.column().is_in(chunk.iter().cloned()))
+            .into_tuple()
+            .all(db)
+            .await
+            .map_err(|e| sql_err(e, "user"))?;
+        out.extend(rows.into_iter().filter_map(|(v, id)| v.map(|v| (v, id))));
+    }
+    Ok(out)
+}
+
 /// The users with these ids (any order; unknown ids are left out).
 pub async fn many(db: &impl ConnectionTrait, tenant_id: &str, ids: &[String]) -> Result<Vec<User>> {
     let mut out = Vec::with_capacity(ids.len());

@@ -117,8 +117,9 @@ pub fn validate_all(
     errors
 }
 
-/// The locally-owned contact-centre attributes of the template user, for a new IdP user.
-async fn template_values(
+/// The locally-owned contact-centre attributes of the tenant's provisioning template user,
+/// which every new user takes for what it does not set itself (empty without a template).
+pub async fn provisioning_template(
     db: &DatabaseConnection,
     tenant_id: &str,
     settings: &Settings,
@@ -335,7 +336,7 @@ pub async fn create(
     mut attributes: Map<String, Value>,
 ) -> Result<User> {
     let settings = tenants::settings(db, tenant_id).await?;
-    let template = template_values(db, tenant_id, &settings).await?;
+    let template = provisioning_template(db, tenant_id, &settings).await?;
     if !template.is_empty()
         && let Some(cc) = cc_mut(&mut attributes)
     {
