@@ -13,6 +13,7 @@ pub mod credentials;
 pub mod error;
 pub mod import;
 pub mod openapi;
+pub mod routes;
 pub mod settings;
 pub mod table;
 pub mod template;
@@ -20,16 +21,13 @@ pub mod users;
 pub mod view;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Path, Request, State};
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
-use axum::routing::{get, post};
 use serde_json::Value;
 
-use self::auth::AdminAuth;
 use self::error::AdminError;
 use crate::app::AppState;
-use crate::domain::catalog::CatalogKind;
 use crate::http::extract::{QueryMap, ScimBody};
 
 /// A JSON request body; malformed JSON is a 400 in the admin error format.
@@ -102,89 +100,7 @@ impl<S: Send + Sync> FromRequestParts<S> for DryRun {
     }
 }
 
-fn catalog_routes(kind: CatalogKind) -> Router<AppState> {
-    Router::new()
-        .route(
-            "/",
-            get(move |s: State<AppState>, a: AdminAuth| catalogs::list(s, a, kind)).post(
-                move |s: State<AppState>, a: AdminAuth, d: DryRun, AdminBody(b): AdminBody| {
-                    catalogs::create(s, a, kind, d, b)
-                },
-            ),
-        )
-        .route(
-            "/{id}",
-            axum::routing::patch(
-                move |s: State<AppState>,
-                      a: AdminAuth,
-                      Path(id): Path<String>,
-                      d: DryRun,
-                      AdminBody(b): AdminBody| {
-                    catalogs::patch(s, a, kind, id, d, b)
-                },
-            )
-            .delete(
-                move |s: State<AppState>, a: AdminAuth, Path(id): Path<String>, d: DryRun| {
-                    catalogs::delete(s, a, kind, id, d)
-                },
-            ),
-        )
-}
-
-/// The routes under `/admin/v1`.
+/// The routes under `/admin/v1` (see `routes::table`).
 pub fn routes() -> Router<AppState> {
-    let mut router = Router::new()
-        .route(
-            "/users",
-            get(users::list).post(users::create).patch(users::bulk),
-        )
-        .route(
-            "/users/{id}",
-            get(users::get).patch(users::patch).delete(users::delete),
-        )
-        .route(
-            "/users/import-template.csv",
-            get(|a: AdminAuth| import::template(a, import::Format::Csv)),
-        )
-        .route(
-            "/users/import-template.xlsx",
-            get(|a: AdminAuth| import::template(a, import::Format::Xlsx)),
-        )
-        .route(
-            "/users/export.csv",
-            get(|s: State<AppState>, a: AdminAuth, q: QueryMap| {
-                import::export(s, a, q, import::Format::Csv)
-            }),
-        )
-        .route(
-            "/users/export.xlsx",
-            get(|s: State<AppState>, a: AdminAuth, q: QueryMap| {
-                import::export(s, a, q, import::Format::Xlsx)
-            }),
-        )
-        .route(
-            "/users/import",
-            post(import::import).layer(DefaultBodyLimit::max(import::MAX_UPLOAD)),
-        )
-        .route("/users/from-template", post(template::create))
-        .route("/users/archive", post(users::archive_many))
-        .route("/users/reactivate", post(users::reactivate_many))
-        .route("/users/{id}/archive", post(users::archive))
-        .route("/users/{id}/reactivate", post(users::reactivate))
-        .route("/users/{id}/hand-over", post(users::hand_over))
-        .route("/settings", get(settings::get).patch(settings::patch))
-        .route(
-            "/credentials",
-            get(credentials::list).post(credentials::create),
-        )
-        .route(
-            "/credentials/{id}",
-            axum::routing::delete(credentials::revoke),
-        )
-        .route("/audit", get(audit::list))
-        .route("/openapi.json", get(openapi::document));
-    for kind in CatalogKind::ALL {
-        router = router.nest(&format!("/{}", kind.segment()), catalog_routes(kind));
-    }
-    router
+    routes::router()
 }

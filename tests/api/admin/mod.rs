@@ -4,6 +4,7 @@
 
 mod access;
 mod catalogs;
+mod contract;
 mod credentials;
 mod edits;
 mod flows;
