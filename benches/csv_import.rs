@@ -1,5 +1,5 @@
 //! Time to validate and apply a 10,000-row CSV import through the real router: first a file
-//! that creates 10,000 local users, then one that updates all of them (routing profile,
+//! that creates 10,000 complete local users (names, security profile), then one that updates all of them (routing profile,
 //! licence, skills, hierarchy). Each is run as a dry run (validate only) and for real.
 //!
 //! `cargo bench --bench csv_import`; `CSV_ROWS` changes the row count, and
@@ -99,11 +99,15 @@ async fn run(kind: &str, rows: usize) {
         .expect("schemas"),
     );
 
-    let mut create = String::from("email,routingProfile,licenceType\n");
+    let mut create = String::from(
+        "email,userName,givenName,familyName,securityProfiles,routingProfile,licenceType\n",
+    );
     let mut update =
         String::from("email,routingProfile,licenceType,skills,agentHierarchy,telephonyRegion\n");
     for n in 0..rows {
-        create.push_str(&format!("agent{n}@bench.example,Sales,Admin\n"));
+        create.push_str(&format!(
+            "agent{n}@bench.example,agent{n},Agent,Number {n},Agent,Sales,Admin\n"
+        ));
         update.push_str(&format!(
             "agent{n}@bench.example,Support,AgentDesktop,French:{};Billing:3,EMEA/London/Team A,EMEA Primary\n",
             1 + n % 10
