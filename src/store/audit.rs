@@ -33,6 +33,38 @@ pub async fn record(db: &impl ConnectionTrait, entry: &Entry) -> Result<()> {
     Ok(())
 }
 
+/// Appends many audit records in multi-row statements (an upload's), inside the caller's
+/// transaction.
+pub async fn record_many(db: &impl ConnectionTrait, entries: &[Entry]) -> Result<()> {
+    let at_us = now_us();
+    let rows = entries
+        .iter()
+        .map(|entry| {
+            let changes = serde_json::to_string(&entry.changes)
+                .map_err(|e| Error::Internal(e.to_string()))?;
+            Ok(audit_log::ActiveModel {
+                tenant_id: Set(entry.tenant_id.clone()),
+                at_us: Set(at_us),
+                actor_kind: Set(entry.actor.kind.as_str().to_string()),
+                actor_credential_id: Set(entry.actor.credential_id.clone()),
+                actor_user_id: Set(entry.actor.user_id.clone()),
+                action: Set(entry.action.clone()),
+                target_type: Set(entry.target_type.clone()),
+                target_id: Set(entry.target_id.clone()),
+                changes: Set(changes),
+                ..Default::default()
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    for chunk in rows.chunks(crate::store::rows_per_insert::<audit_log::Entity>()) {
+        audit_log::Entity::insert_many(chunk.iter().cloned())
+            .exec_without_returning(db)
+            .await
+            .map_err(|e| sql_err(e, "audit record"))?;
+    }
+    Ok(())
+}
+
 /// Which records to list.
 #[derive(Debug, Clone, Default)]
 pub struct Query {

@@ -144,3 +144,28 @@ pub(super) async fn write_index(db: &impl ConnectionTrait, user: &User) -> Resul
     }
     Ok(())
 }
+
+/// Rewrites the index rows of many users in multi-row statements: deletes theirs first
+/// unless they are new (`replace` false).
+pub async fn write_indexes(db: &impl ConnectionTrait, users: &[User], replace: bool) -> Result<()> {
+    if replace {
+        for chunk in users.chunks(crate::store::chunk_len(1)) {
+            user_attrs::Entity::delete_many()
+                .filter(user_attrs::Column::UserId.is_in(chunk.iter().map(|u| u.id.clone())))
+                .exec(db)
+                .await
+                .map_err(|e| sql_err(e, "user"))?;
+        }
+    }
+    let rows: Vec<user_attrs::ActiveModel> = users
+        .iter()
+        .flat_map(|u| index_rows(&u.tenant_id, &u.id, &u.attributes))
+        .collect();
+    for chunk in rows.chunks(rows_per_insert::<user_attrs::Entity>()) {
+        user_attrs::Entity::insert_many(chunk.iter().cloned())
+            .exec_without_returning(db)
+            .await
+            .map_err(|e| sql_err(e, "user"))?;
+    }
+    Ok(())
+}

@@ -9,7 +9,7 @@ mod index;
 mod read;
 
 pub use self::agent_ids::{AgentIds, next_agent_id};
-pub use self::index::index_rows;
+pub use self::index::{index_rows, write_indexes};
 pub use self::read::*;
 
 use sea_orm::sea_query::{Expr, ExprTrait};
@@ -19,7 +19,7 @@ use serde_json::{Map, Value};
 use crate::domain::user::{Document, ManagedBy, User, fold_key};
 use crate::domain::{Error, Result};
 use crate::store::entity::{group_members, groups, user_attrs, users};
-use crate::store::{chunk_len, now_us, sql_err, unique_err};
+use crate::store::{chunk_len, now_us, rows_per_insert, sql_err, unique_err};
 
 use self::index::write_index;
 
@@ -77,7 +77,15 @@ fn uniqueness(user: &User) -> impl Fn(sea_orm::DbErr) -> Error + '_ {
 /// a uniqueness error.
 #[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn insert(txn: &impl ConnectionTrait, user: &User) -> Result<()> {
-    users::Entity::insert(users::ActiveModel {
+    users::Entity::insert(new_row(user)?)
+        .exec_without_returning(txn)
+        .await
+        .map_err(uniqueness(user))?;
+    write_index(txn, user).await
+}
+
+fn new_row(user: &User) -> Result<users::ActiveModel> {
+    Ok(users::ActiveModel {
         id: Set(user.id.clone()),
         tenant_id: Set(user.tenant_id.clone()),
         user_name: Set(user.user_name().to_string()),
@@ -96,16 +104,48 @@ pub async fn insert(txn: &impl ConnectionTrait, user: &User) -> Result<()> {
         primary_email_key: Set(user.primary_email().map(fold_key)),
         webrtc_fallback: Set(user.webrtc_fallback().map(str::to_string)),
     })
-    .exec_without_returning(txn)
-    .await
-    .map_err(uniqueness(user))?;
-    write_index(txn, user).await
+}
+
+/// Inserts new users and their index rows in multi-row statements, inside the caller's
+/// transaction (an upload creating thousands). A taken unique value is a uniqueness error
+/// naming the field (not the user: the caller checked the values beforehand, so this is a
+/// concurrent writer).
+#[tracing::instrument(skip_all, err(level = "debug"))]
+pub async fn insert_many(txn: &impl ConnectionTrait, new_users: &[User]) -> Result<()> {
+    for chunk in new_users.chunks(rows_per_insert::<users::Entity>()) {
+        let rows = chunk.iter().map(new_row).collect::<Result<Vec<_>>>()?;
+        users::Entity::insert_many(rows)
+            .exec_without_returning(txn)
+            .await
+            .map_err(|e| {
+                let text = e.to_string();
+                let field = ["agent_id", "primary_email", "personal_phone", "webrtc_fallback"]
+                    .iter()
+                    .zip(["agentId", "emails", "personalPhoneNumber", "webRtcFallbackNumber"])
+                    .find(|(index, _)| text.contains(**index))
+                    .map_or("userName", |(_, field)| field);
+                unique_err(e, field, format!("{field}: a value is already in use"))
+            })?;
+    }
+    write_indexes(txn, new_users, false).await
 }
 
 /// Stores a changed user, inside the caller's transaction, if its stored version is still
 /// `expected_version` (else `VersionConflict`); the stored version becomes `user.version`.
 #[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn update(txn: &impl ConnectionTrait, user: &User, expected_version: i64) -> Result<()> {
+    update_row(txn, user, expected_version).await?;
+    write_index(txn, user).await
+}
+
+/// [`update`] without the index rows: the caller rewrites them (`write_indexes`) before
+/// its transaction ends.
+#[tracing::instrument(skip_all, err(level = "debug"))]
+pub async fn update_row(
+    txn: &impl ConnectionTrait,
+    user: &User,
+    expected_version: i64,
+) -> Result<()> {
     let result = users::Entity::update_many()
         .col_expr(
             users::Column::UserName,
@@ -160,7 +200,7 @@ pub async fn update(txn: &impl ConnectionTrait, user: &User, expected_version: i
     if result.rows_affected == 0 {
         return Err(Error::VersionConflict);
     }
-    write_index(txn, user).await
+    Ok(())
 }
 
 /// Deletes a user, inside the caller's transaction, if its stored version is still

@@ -1,5 +1,7 @@
 //! Writes of many users at once, all or none: the admin bulk edit and the CSV import.
 
+use std::collections::BTreeSet;
+
 use sea_orm::DatabaseConnection;
 use serde_json::{Map, Value};
 
@@ -8,11 +10,12 @@ use super::{
     set_agent_id, validate, view_of,
 };
 use crate::domain::audit::{Actor, Entry, diff};
+use crate::domain::catalog::CatalogKind;
 use crate::domain::ownership::Permission;
 use crate::domain::user::{ManagedBy, User};
 use crate::domain::validation::Surface;
 use crate::domain::{Error, Result};
-use crate::store::{self, audit, users};
+use crate::store::{self, audit, catalog, users};
 use crate::write::{begin, commit, guard, retry};
 
 /// Changes several users in one transaction: all of them, or none. `change` computes each
@@ -108,17 +111,25 @@ async fn apply_once(
     let tenant_id = ctx.tenant_id.as_str();
     let txn = begin(db).await?;
     let mut agent_ids = users::AgentIds::load(&txn, tenant_id, ctx.settings.agent_id_start).await?;
+    // Written together at the end, in multi-row statements: the new users, the index rows
+    // of the changed ones, the catalog entries they name (held once), the audit records.
+    let mut new_users = Vec::new();
+    let mut changed = Vec::new();
+    let mut references: Vec<(CatalogKind, String)> = Vec::new();
+    let mut seen_references = BTreeSet::new();
+    let mut entries = Vec::new();
+    let mut any_generated = false;
     let (mut created, mut updated) = (0, 0);
     for plan_item in plans {
-        match plan_item {
+        let (checks, is_guarded) = match plan_item {
             Plan::Create(mut attributes) => {
                 actor.require(&[Permission::CreateUser])?;
                 if ctx.settings.idp_managed {
                     return Err(local_creation_off());
                 }
                 attributes.entry("active").or_insert(Value::Bool(true));
-                let generated = needs_agent_id(&attributes);
-                if generated {
+                if needs_agent_id(&attributes) {
+                    any_generated = true;
                     set_agent_id(&mut attributes, agent_ids.allocate());
                 }
                 let now = store::now_us();
@@ -133,18 +144,17 @@ async fn apply_once(
                 };
                 let implicit = ctx.catalogs.least_privileged_profile();
                 let checks = plan(actor, ctx, Surface::Local, None, &user, implicit.as_deref())?;
-                let entry = Entry::new(
+                entries.push(Entry::new(
                     tenant_id,
                     actor,
                     "user.create",
                     "user",
                     &user.id,
                     diff(None, Some(&user.attributes)),
-                );
-                generated_id_taken(users::insert(&txn, &user).await, generated)?;
-                check(&txn, tenant_id, &checks, None).await?;
-                audit::record(&txn, &entry).await?;
+                ));
+                new_users.push(user);
                 created += 1;
+                (checks, false)
             }
             Plan::Update {
                 current,
@@ -157,14 +167,40 @@ async fn apply_once(
                 }
                 let (next, entry) = next_version(&current, attributes, tenant_id, actor, action);
                 let checks = plan(actor, ctx, Surface::Local, Some(&current), &next, None)?;
-                let administrators = check_before(&txn, tenant_id, actor, &checks).await?;
-                generated_id_taken(users::update(&txn, &next, current.version).await, generated)?;
-                check(&txn, tenant_id, &checks, administrators).await?;
-                audit::record(&txn, &entry).await?;
+                entries.push(entry);
                 updated += 1;
+                if checks.guarded.is_some() {
+                    // A change of who administers the tenant: written and checked at once,
+                    // with the tenant's lock, as a single write is.
+                    let administrators = check_before(&txn, tenant_id, actor, &checks).await?;
+                    generated_id_taken(
+                        users::update(&txn, &next, current.version).await,
+                        generated,
+                    )?;
+                    check(&txn, tenant_id, &checks, administrators).await?;
+                    (checks, true)
+                } else {
+                    generated_id_taken(
+                        users::update_row(&txn, &next, current.version).await,
+                        generated,
+                    )?;
+                    changed.push(next);
+                    (checks, false)
+                }
+            }
+        };
+        if !is_guarded {
+            for (kind, name) in checks.references {
+                if seen_references.insert((kind.as_str(), name.to_lowercase())) {
+                    references.push((kind, name));
+                }
             }
         }
     }
+    generated_id_taken(users::insert_many(&txn, &new_users).await, any_generated)?;
+    users::write_indexes(&txn, &changed, true).await?;
+    catalog::hold(&txn, tenant_id, &references).await?;
+    audit::record_many(&txn, &entries).await?;
     commit(txn).await?;
     Ok((created, updated))
 }
