@@ -103,19 +103,23 @@ pub fn condition(backend: DbBackend, table: Table, tenant_id: &str, filter: &Fil
 }
 
 /// The admin list's free-text search over users: every word starts the userName, the
-/// displayName or one of the `SEARCHED` attribute keys (all stored lower-cased), each a
-/// range scan of an index on (tenant, key) — or (tenant, attribute, key).
+/// displayName or one of the `SEARCHED` attribute keys (all stored lower-cased).
+///
+/// The longest word — usually the most selective — drives: its matches are the union of
+/// three index range scans (userName, displayName, the attribute keys), and the users are
+/// reached from those ids. Every other word is then checked per candidate, through the
+/// user's own index rows. So a query costs what its most selective word matches, not what
+/// its commonest word does.
 pub fn search_condition(backend: DbBackend, tenant_id: &str, words: &[String]) -> Condition {
     let mut sql = Sql::new(backend, tenant_id);
-    sql.push("(1 = 1");
-    for word in words {
-        let pattern = sea_orm::Value::from(format!("{}%", like_escape(word)));
-        sql.push(" AND (\"users\".\"user_name_key\" LIKE ");
-        sql.bind(pattern.clone());
-        sql.push(" ESCAPE '!' OR \"users\".\"display_name_key\" LIKE ");
-        sql.bind(pattern.clone());
-        sql.push(" ESCAPE '!' OR \"users\".\"id\" IN (SELECT a.user_id FROM user_attrs a WHERE a.tenant_id = ");
-        sql.bind(tenant_id.to_string().into());
+    let mut ordered: Vec<&String> = words.iter().collect();
+    ordered.sort_by_key(|w| std::cmp::Reverse(w.chars().count()));
+    let like = |sql: &mut Sql, column: &str, word: &str| {
+        sql.push(&format!("{column} LIKE "));
+        sql.bind(format!("{}%", like_escape(word)).into());
+        sql.push(" ESCAPE '!'");
+    };
+    let keys = |sql: &mut Sql| {
         sql.push(" AND a.attr IN (");
         for (i, key) in SEARCHED.iter().enumerate() {
             if i > 0 {
@@ -123,9 +127,31 @@ pub fn search_condition(backend: DbBackend, tenant_id: &str, words: &[String]) -
             }
             sql.bind((*key).to_string().into());
         }
-        sql.push(") AND a.str_key LIKE ");
-        sql.bind(pattern);
-        sql.push(" ESCAPE '!'))");
+        sql.push(") AND ");
+    };
+    sql.push("(1 = 1");
+    if let Some(first) = ordered.first() {
+        sql.push(" AND \"users\".\"id\" IN (SELECT a.user_id FROM user_attrs a WHERE a.tenant_id = ");
+        sql.bind(tenant_id.to_string().into());
+        keys(&mut sql);
+        like(&mut sql, "a.str_key", first);
+        for column in ["user_name_key", "display_name_key"] {
+            sql.push(" UNION SELECT u.\"id\" FROM \"users\" u WHERE u.tenant_id = ");
+            sql.bind(tenant_id.to_string().into());
+            sql.push(" AND ");
+            like(&mut sql, &format!("u.\"{column}\""), first);
+        }
+        sql.push(")");
+    }
+    for word in ordered.iter().skip(1) {
+        sql.push(" AND (");
+        like(&mut sql, "\"users\".\"user_name_key\"", word);
+        sql.push(" OR ");
+        like(&mut sql, "\"users\".\"display_name_key\"", word);
+        sql.push(" OR EXISTS (SELECT 1 FROM user_attrs a WHERE a.user_id = \"users\".\"id\"");
+        keys(&mut sql);
+        like(&mut sql, "a.str_key", word);
+        sql.push("))");
     }
     sql.push(")");
     Condition::all().add(sql.into_expr())
