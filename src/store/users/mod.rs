@@ -119,21 +119,11 @@ pub async fn insert_many(txn: &impl ConnectionTrait, new_users: &[User]) -> Resu
             .await
             .map_err(|e| {
                 let text = e.to_string();
-                let field = [
-                    "agent_id",
-                    "primary_email",
-                    "personal_phone",
-                    "webrtc_fallback",
-                ]
-                .iter()
-                .zip([
-                    "agentId",
-                    "emails",
-                    "personalPhoneNumber",
-                    "webRtcFallbackNumber",
-                ])
-                .find(|(index, _)| text.contains(**index))
-                .map_or("userName", |(_, field)| field);
+                let field = ["agent_id", "primary_email", "personal_phone", "webrtc_fallback"]
+                    .iter()
+                    .zip(["agentId", "emails", "personalPhoneNumber", "webRtcFallbackNumber"])
+                    .find(|(index, _)| text.contains(**index))
+                    .map_or("userName", |(_, field)| field);
                 unique_err(e, field, format!("{field}: a value is already in use"))
             })?;
     }
@@ -209,133 +199,6 @@ pub async fn update_row(
         .map_err(uniqueness(user))?;
     if result.rows_affected == 0 {
         return Err(Error::VersionConflict);
-    }
-    Ok(())
-}
-
-/// The columns an update rewrites, in the order [`update_rows`] binds them.
-const UPDATED: [(&str, &str); 13] = [
-    ("user_name", ""),
-    ("user_name_key", ""),
-    ("external_id", ""),
-    ("display_name", ""),
-    ("display_name_key", ""),
-    ("active", "BOOLEAN"),
-    ("managed_by", ""),
-    ("data", ""),
-    ("version", "BIGINT"),
-    ("modified_us", "BIGINT"),
-    ("agent_id", ""),
-    ("personal_phone", ""),
-    ("primary_email_key", ""),
-];
-
-/// Stores many changed users in multi-row statements (`UPDATE … FROM (VALUES …)`), inside
-/// the caller's transaction, each only if its stored version is still the one given (else
-/// `VersionConflict` for the lot); the caller rewrites their index rows.
-#[tracing::instrument(skip_all, err(level = "debug"))]
-pub async fn update_rows(txn: &impl ConnectionTrait, changed: &[(&User, i64)]) -> Result<()> {
-    let backend = txn.get_database_backend();
-    // id, expected version, the updated columns, the WebRTC fallback.
-    let per_row = UPDATED.len() + 3;
-    for chunk in changed.chunks(chunk_len(per_row)) {
-        let mut values: Vec<sea_orm::Value> = Vec::with_capacity(chunk.len() * per_row + 1);
-        let mut rows = Vec::with_capacity(chunk.len());
-        for (user, expected) in chunk {
-            let row_values: Vec<sea_orm::Value> = vec![
-                user.id.clone().into(),
-                (*expected).into(),
-                user.user_name().to_string().into(),
-                fold_key(user.user_name()).into(),
-                user.external_id().map(str::to_string).into(),
-                user.display_name().map(str::to_string).into(),
-                user.display_name().map(fold_key).into(),
-                user.active().into(),
-                user.managed_by.as_str().to_string().into(),
-                data(user)?.into(),
-                user.version.into(),
-                user.modified_us.into(),
-                user.agent_id().map(str::to_string).into(),
-                user.personal_phone().map(str::to_string).into(),
-                user.primary_email().map(fold_key).into(),
-                user.webrtc_fallback().map(str::to_string).into(),
-            ];
-            let casts = std::iter::once("")
-                .chain(std::iter::once("BIGINT"))
-                .chain(UPDATED.iter().map(|(_, cast)| *cast))
-                .chain(std::iter::once(""));
-            let mut placeholders = Vec::with_capacity(per_row);
-            for (value, cast) in row_values.into_iter().zip(casts) {
-                values.push(value);
-                let p = if backend == sea_orm::DbBackend::Postgres {
-                    format!("${}", values.len())
-                } else {
-                    "?".to_string()
-                };
-                placeholders.push(if cast.is_empty() {
-                    // PostgreSQL types an untyped parameter in VALUES as text.
-                    if backend == sea_orm::DbBackend::Postgres {
-                        format!("CAST({p} AS TEXT)")
-                    } else {
-                        p
-                    }
-                } else {
-                    format!("CAST({p} AS {cast})")
-                });
-            }
-            rows.push(format!("({})", placeholders.join(", ")));
-        }
-        let sets: Vec<String> = UPDATED
-            .iter()
-            .enumerate()
-            .map(|(i, (column, _))| format!("\"{column}\" = v.column{}", i + 3))
-            .chain(std::iter::once(format!(
-                "\"webrtc_fallback\" = v.column{}",
-                UPDATED.len() + 3
-            )))
-            .collect();
-        let tenant_id = chunk
-            .first()
-            .map(|(u, _)| u.tenant_id.clone())
-            .unwrap_or_default();
-        values.push(tenant_id.into());
-        let tenant = if backend == sea_orm::DbBackend::Postgres {
-            format!("${}", values.len())
-        } else {
-            "?".to_string()
-        };
-        let sql = format!(
-            "UPDATE \"users\" SET {} FROM (VALUES {}) AS v WHERE \"users\".\"id\" = v.column1 AND \"users\".\"version\" = v.column2 AND \"users\".\"tenant_id\" = {tenant}",
-            sets.join(", "),
-            rows.join(", ")
-        );
-        let result = txn
-            .execute_raw(sea_orm::Statement::from_sql_and_values(
-                backend, sql, values,
-            ))
-            .await
-            .map_err(|e| {
-                let text = e.to_string();
-                let field = [
-                    "agent_id",
-                    "primary_email",
-                    "personal_phone",
-                    "webrtc_fallback",
-                ]
-                .iter()
-                .zip([
-                    "agentId",
-                    "emails",
-                    "personalPhoneNumber",
-                    "webRtcFallbackNumber",
-                ])
-                .find(|(index, _)| text.contains(**index))
-                .map_or("userName", |(_, field)| field);
-                unique_err(e, field, format!("{field}: a value is already in use"))
-            })?;
-        if result.rows_affected() != chunk.len() as u64 {
-            return Err(Error::VersionConflict);
-        }
     }
     Ok(())
 }

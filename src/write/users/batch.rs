@@ -180,8 +180,11 @@ async fn apply_once(
                     check(&txn, tenant_id, &checks, administrators).await?;
                     (checks, true)
                 } else {
-                    any_generated |= generated;
-                    changed.push((next, current.version));
+                    generated_id_taken(
+                        users::update_row(&txn, &next, current.version).await,
+                        generated,
+                    )?;
+                    changed.push(next);
                     (checks, false)
                 }
             }
@@ -194,10 +197,7 @@ async fn apply_once(
             }
         }
     }
-    let updates: Vec<(&User, i64)> = changed.iter().map(|(u, v)| (u, *v)).collect();
-    generated_id_taken(users::update_rows(&txn, &updates).await, any_generated)?;
     generated_id_taken(users::insert_many(&txn, &new_users).await, any_generated)?;
-    let changed: Vec<User> = changed.into_iter().map(|(u, _)| u).collect();
     users::write_indexes(&txn, &changed, true).await?;
     catalog::hold(&txn, tenant_id, &references).await?;
     audit::record_many(&txn, &entries).await?;
