@@ -131,7 +131,9 @@ pub fn search_condition(backend: DbBackend, tenant_id: &str, words: &[String]) -
     };
     sql.push("(1 = 1");
     if let Some(first) = ordered.first() {
-        sql.push(" AND \"users\".\"id\" IN (SELECT a.user_id FROM user_attrs a WHERE a.tenant_id = ");
+        sql.push(
+            " AND \"users\".\"id\" IN (SELECT a.user_id FROM user_attrs a WHERE a.tenant_id = ",
+        );
         sql.bind(tenant_id.to_string().into());
         keys(&mut sql);
         like(&mut sql, "a.str_key", first);

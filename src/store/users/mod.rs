@@ -119,11 +119,21 @@ pub async fn insert_many(txn: &impl ConnectionTrait, new_users: &[User]) -> Resu
             .await
             .map_err(|e| {
                 let text = e.to_string();
-                let field = ["agent_id", "primary_email", "personal_phone", "webrtc_fallback"]
-                    .iter()
-                    .zip(["agentId", "emails", "personalPhoneNumber", "webRtcFallbackNumber"])
-                    .find(|(index, _)| text.contains(**index))
-                    .map_or("userName", |(_, field)| field);
+                let field = [
+                    "agent_id",
+                    "primary_email",
+                    "personal_phone",
+                    "webrtc_fallback",
+                ]
+                .iter()
+                .zip([
+                    "agentId",
+                    "emails",
+                    "personalPhoneNumber",
+                    "webRtcFallbackNumber",
+                ])
+                .find(|(index, _)| text.contains(**index))
+                .map_or("userName", |(_, field)| field);
                 unique_err(e, field, format!("{field}: a value is already in use"))
             })?;
     }

@@ -104,7 +104,18 @@ pub async fn from_template(
         }
         Err(e) => return Err(e),
     };
-    let values = template_values(&template);
+    let mut values = template_values(&template);
+    // A template holding only the least-privileged profile gives it as every creation does
+    // by default, which needs no ManageSecurityProfiles.
+    let least = ctx.catalogs.least_privileged_profile();
+    if let (Some(Value::Array(profiles)), Some(least)) = (values.get("securityProfiles"), &least)
+        && profiles.len() == 1
+        && profiles[0]
+            .as_str()
+            .is_some_and(|p| p.eq_ignore_ascii_case(least))
+    {
+        values.remove("securityProfiles");
+    }
     let start = starting_agent_id.unwrap_or(ctx.settings.agent_id_start);
     let mut agent_ids = AgentIds::load(db, tenant_id, start).await?;
     for doc in &documents {
@@ -121,8 +132,11 @@ pub async fn from_template(
                 cc.entry(name.clone()).or_insert_with(|| value.clone());
             }
         }
-        let mut errors = validate_all(&mut doc, None, &ctx, Surface::Local);
-        for (field, value) in unique_values(&doc) {
+        // Checked as it will be stored: with the default profile where it gets one.
+        let mut checked = doc.clone();
+        super::default_profile(&mut checked, &ctx.catalogs);
+        let mut errors = validate_all(&mut checked, None, &ctx, Surface::Local);
+        for (field, value) in unique_values(&checked) {
             if let Some(row) = used.get(&(field, value.clone())) {
                 errors.push(Error::Uniqueness {
                     field: field.to_string(),

@@ -191,6 +191,83 @@ async fn create_from_template_reports_duplicates_within_the_request_and_needs_a_
     assert_eq!(body["results"][2]["errors"][0]["field"], "email", "{body}");
     assert_eq!(body["results"][3]["errors"][0]["field"], "colour", "{body}");
 
+    // Another tenant's user is no template here.
+    let other = rollcall::write::tenants::create(
+        &app.db,
+        &rollcall::domain::audit::Actor::cli(),
+        "elsewhere",
+    )
+    .await
+    .expect("tenant");
+    let foreign = rollcall::write::users::create(
+        &app.db,
+        &other.id,
+        &rollcall::domain::audit::Actor::cli(),
+        rollcall::domain::validation::Surface::Local,
+        json!({"userName": "foreign", CONTACT_CENTRE: {"securityProfiles": ["Agent"]}})
+            .as_object()
+            .cloned()
+            .unwrap_or_default(),
+    )
+    .await
+    .expect("foreign user");
+    let r = app
+        .admin(
+            &boss,
+            Method::POST,
+            "/users/from-template",
+            Some(json!({"template": foreign.id, "users": [new_user("x")]})),
+        )
+        .await;
+    r.assert_admin_error(400, "invalid_value");
+    assert_eq!(r.body["fields"], json!(["template"]));
+
+    // A Supervisor-like creator (CreateUser, EditUser, no ManageSecurityProfiles) may use
+    // an Agent template — the default profile — but not grant Administrator through one.
+    catalog(
+        &app,
+        &boss,
+        "security-profiles",
+        json!({"name": "Creator", "permissions": ["ViewUsers", "CreateUser", "EditUser"]}),
+    )
+    .await;
+    let (_, creator) = app.admin_token("creator", &["Creator"]).await;
+    let r = app
+        .admin(
+            &creator,
+            Method::POST,
+            "/users/from-template",
+            Some(json!({"template": template, "users": [new_user("by.creator")]})),
+        )
+        .await;
+    assert_eq!(r.assert_admin_ok(200)["created"], 1, "{}", r.body);
+    let (boss_id, _) = app.admin_token("boss.two", &["Administrator"]).await;
+    let r = app
+        .admin(
+            &creator,
+            Method::POST,
+            "/users/from-template",
+            Some(json!({"template": boss_id, "users": [new_user("climber")]})),
+        )
+        .await;
+    let body = r.assert_admin_ok(200).clone();
+    assert_eq!(body["results"][0]["status"], "failed", "{body}");
+    assert!(
+        body["results"][0]["errors"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("ManageSecurityProfiles")),
+        "{body}"
+    );
+    let r = app
+        .admin(
+            &boss,
+            Method::GET,
+            &format!("/users?filter={}", q("userName eq \"climber\"")),
+            None,
+        )
+        .await;
+    assert_eq!(r.assert_admin_ok(200)["totalResults"], 0);
+
     // A caller who may not create users is refused outright.
     let (_, viewer) = app.admin_token("viewer", &["Agent"]).await;
     let r = app

@@ -108,7 +108,8 @@ pub async fn export(
         list_query.search = search_words(text).map_err(|e| AdminError::invalid("q", e))?;
     }
     if let Some(group) = query.0.get("group") {
-        list_query.group = Some(crate::http::admin::users::group_named(&state, &auth, group).await?);
+        list_query.group =
+            Some(crate::http::admin::users::group_named(&state, &auth, group).await?);
     }
     list_query.offset = 0;
     list_query.limit = MAX_ROWS as u64;
