@@ -8,6 +8,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod bulk;
 pub mod catalogs;
 pub mod credentials;
 pub mod error;

@@ -230,8 +230,8 @@ fn schemas(state: &AppState) -> Value {
             "totalResults": {"type": "integer"}, "startIndex": {"type": "integer"}, "itemsPerPage": {"type": "integer"},
             "users": {"type": "array", "items": {"type": "object", "properties": {"id": {"type": "string"}}, "required": ["id"]}}
         }, "required": ["totalResults", "startIndex", "itemsPerPage", "users"], "additionalProperties": false},
-        "BulkEdit": {"type": "object", "properties": {"ids": {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": super::users::MAX_BULK}, "set": reference("UserInput")}, "required": ["ids", "set"]},
-        "BulkIds": {"type": "object", "properties": {"ids": {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": super::users::MAX_BULK}}, "required": ["ids"]},
+        "BulkEdit": {"type": "object", "properties": {"ids": {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": super::bulk::MAX_BULK}, "set": reference("UserInput")}, "required": ["ids", "set"]},
+        "BulkIds": {"type": "object", "properties": {"ids": {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": super::bulk::MAX_BULK}}, "required": ["ids"]},
         "BulkResult": {"type": "object", "properties": {
             "updated": {"type": "integer"}, "archived": {"type": "integer"}, "reactivated": {"type": "integer"},
             "ids": {"type": "array", "items": {"type": "string"}}, "dryRun": {"type": "boolean"}

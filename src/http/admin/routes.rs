@@ -10,7 +10,7 @@ use axum::routing::{MethodFilter, MethodRouter, on};
 
 use super::auth::AdminAuth;
 use super::{AdminBody, DryRun};
-use super::{audit, catalogs, credentials, import, openapi, settings, template, users};
+use super::{audit, bulk, catalogs, credentials, import, openapi, settings, template, users};
 use crate::app::AppState;
 use crate::domain::catalog::CatalogKind;
 use crate::http::extract::QueryMap;
@@ -177,7 +177,7 @@ pub fn table() -> Vec<Route> {
             .answers(201, Json("User"))
             .answers(200, Json("User"))
             .errors(&[400, 403, 409]),
-        Route::new(Method::PATCH, "/users", users::bulk)
+        Route::new(Method::PATCH, "/users", bulk::edit)
             .doc(
                 "Bulk edit {ids, set}: every user that cannot take it is listed with every reason; all or nothing",
                 "per field",
@@ -195,13 +195,13 @@ pub fn table() -> Vec<Route> {
             .json("FromTemplate")
             .answers(200, Json("FromTemplateResult"))
             .errors(&[400, 403, 409]),
-        Route::new(Method::POST, "/users/archive", users::archive_many)
+        Route::new(Method::POST, "/users/archive", bulk::archive)
             .doc("Bulk archive {ids}: every refusal listed; all or nothing", "ArchiveUser")
             .dry_run()
             .json("BulkIds")
             .answers(200, Json("BulkResult"))
             .errors(&[400, 409]),
-        Route::new(Method::POST, "/users/reactivate", users::reactivate_many)
+        Route::new(Method::POST, "/users/reactivate", bulk::reactivate)
             .doc("Bulk reactivate {ids}: every refusal listed; all or nothing", "ArchiveUser")
             .dry_run()
             .json("BulkIds")
