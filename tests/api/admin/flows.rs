@@ -834,3 +834,54 @@ async fn search_by_text_group_and_default_values() {
         .await;
     r.assert_admin_error(400, "invalid_value");
 }
+
+#[tokio::test]
+async fn every_new_user_takes_the_provisioning_template() {
+    let app = TestApp::new().await;
+    let boss = boss(&app).await;
+    seed_catalogs(&app, &boss).await;
+    let template = template_user(&app, &boss).await;
+    settings(&app, &boss, json!({"provisioningTemplateUser": template})).await;
+
+    // Created by an admin: what it does not set comes from the template.
+    let r = app
+        .admin(
+            &boss,
+            Method::POST,
+            "/users",
+            Some(json!({"userName": "admin.made", "securityProfiles": ["Agent"], "telephonyRegion": "NAM West"})),
+        )
+        .await;
+    let v = r.assert_admin_ok(201).clone();
+    assert_eq!(v["routingProfile"], "Inbound", "{v}");
+    assert_eq!(v["skills"], json!([{"name": "French", "level": 7}]));
+    assert_eq!(v["telephonyRegion"], "NAM West", "its own value wins");
+    assert_ne!(
+        v["agentId"], "9000",
+        "never the template's own agent id: {v}"
+    );
+
+    // Created by an upload.
+    let r = app
+        .dispatch(
+            &boss,
+            Method::POST,
+            "/admin/v1/users/import?dryRun=false",
+            Some(("text/csv", "email,givenName\nup@acme.example,Uma\n".into())),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status.as_u16(), 200, "{}", r.body);
+    let r = app
+        .admin(
+            &boss,
+            Method::GET,
+            &format!("/users?filter={}", q("userName eq \"up@acme.example\"")),
+            None,
+        )
+        .await;
+    let up = r.assert_admin_ok(200)["users"][0].clone();
+    assert_eq!(up["routingProfile"], "Inbound", "{up}");
+    assert_eq!(up["agentHierarchy"], "EMEA/London/Team A");
+    assert_eq!(up["name"]["givenName"], "Uma");
+}
