@@ -72,6 +72,11 @@ pub fn router(state: AppState) -> Router {
     let mut routes = Router::new()
         .nest("/scim/v2", crate::http::scim_routes())
         .nest("/admin/v1", crate::http::admin::routes())
+        .nest("/console", crate::http::console::routes(state.clone()))
+        .route(
+            "/console/",
+            get(|| async { axum::response::Redirect::to("/console/users") }),
+        )
         .route("/healthz", get(edge::healthz))
         .route("/readyz", get(edge::readyz));
     if edge.metrics_on_main {

@@ -74,6 +74,23 @@ pub enum Command {
     /// Manage local users.
     #[command(subcommand)]
     User(UserCommand),
+    /// Print a one-time sign-in link to the admin console for a local user (break-glass),
+    /// valid 15 minutes.
+    ConsoleLink {
+        /// The tenant's slug.
+        #[arg(long)]
+        tenant: String,
+        /// The user's userName.
+        #[arg(long)]
+        user: String,
+        /// The URL browsers reach Rollcall at (`https://scim.example.com`).
+        #[arg(
+            long,
+            env = "ROLLCALL_PUBLIC_URL",
+            default_value = "http://127.0.0.1:8080"
+        )]
+        public_url: String,
+    },
     /// Write a consistent copy of the SQLite database to PATH, safe while `serve` runs
     /// (PostgreSQL: use pg_dump).
     Backup {
@@ -460,6 +477,39 @@ async fn execute(cli: Cli) -> Result<(), CliError> {
             eprintln!(
                 "tenant {slug} deleted with {} user(s), {} group(s) and {} credential(s); its audit log is kept",
                 gone.users, gone.groups, gone.credentials
+            );
+            Ok(())
+        }
+        Command::ConsoleLink {
+            tenant,
+            user,
+            public_url,
+        } => {
+            let base = crate::http::edge::parse_public_url(&public_url)
+                .map_err(|e| CliError::Refused(format!("--public-url: {e}")))?;
+            let db = open(&target, true).await?;
+            let tenant = tenants::by_slug(&db, &tenant).await?;
+            let user = users::by_user_name(&db, &tenant.id, &user).await?;
+            if !user.active() {
+                return Err(CliError::Refused(format!(
+                    "user {} is archived: it cannot sign in",
+                    user.user_name()
+                )));
+            }
+            let ttl = crate::http::console::session::LINK_TTL;
+            let secret = crate::store::console::create_link(
+                &db,
+                &tenant.id,
+                &user.id,
+                i64::try_from(ttl.as_micros()).unwrap_or(i64::MAX),
+            )
+            .await?;
+            println!("{base}/console/sign-in/link?token={secret}");
+            eprintln!(
+                "one-time sign-in link for {} in {}, valid {} minutes",
+                user.user_name(),
+                tenant.slug,
+                ttl.as_secs() / 60
             );
             Ok(())
         }

@@ -13,6 +13,8 @@ use super::{Error, Result};
 pub enum ActorKind {
     Scim,
     Admin,
+    /// The admin console, by a signed-in user.
+    Console,
     Cli,
 }
 
@@ -21,6 +23,7 @@ impl ActorKind {
         match self {
             ActorKind::Scim => "scim",
             ActorKind::Admin => "admin",
+            ActorKind::Console => "console",
             ActorKind::Cli => "cli",
         }
     }
@@ -68,6 +71,22 @@ impl Actor {
             user_id: Some(user_id.to_string()),
             permissions,
         }
+    }
+
+    /// A user signed in to the admin console (no credential: the session is its proof).
+    pub fn console(user_id: &str, permissions: BTreeSet<Permission>) -> Actor {
+        Actor {
+            kind: ActorKind::Console,
+            credential_id: None,
+            user_id: Some(user_id.to_string()),
+            permissions,
+        }
+    }
+
+    /// Whether the actor is a user of the tenant acting with its own permissions (the
+    /// admin API or the console), whose permissions are rechecked inside each write.
+    pub fn is_tenant_user(&self) -> bool {
+        matches!(self.kind, ActorKind::Admin | ActorKind::Console)
     }
 
     /// Whether the actor holds every one of `needed`.

@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod console;
 pub mod discovery;
 pub mod edge;
 pub mod error;

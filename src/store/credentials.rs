@@ -58,9 +58,17 @@ fn to_domain(m: credentials::Model) -> Credential {
     }
 }
 
-fn hash(secret: &str) -> String {
+/// The hex SHA-256 of a secret: what is stored and looked up in its place.
+pub(crate) fn hash(secret: &str) -> String {
     let digest = Sha256::digest(secret.as_bytes());
     digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// 256 random bits, URL-safe base64 without padding.
+pub(crate) fn random_secret() -> Result<String> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| Error::Internal(format!("no randomness: {e}")))?;
+    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
 }
 
 /// Creates a credential and returns it with its secret, which is never stored.
@@ -72,12 +80,7 @@ pub async fn create(
     user_id: Option<&str>,
     name: &str,
 ) -> Result<(Credential, String)> {
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).map_err(|e| Error::Internal(format!("no randomness: {e}")))?;
-    let secret = format!(
-        "rc_{}",
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-    );
+    let secret = format!("rc_{}", random_secret()?);
     let model = credentials::ActiveModel {
         id: Set(new_id()),
         tenant_id: Set(tenant_id.to_string()),

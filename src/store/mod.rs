@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod catalog;
+pub mod console;
 pub mod credentials;
 pub mod entity;
 pub mod filter;

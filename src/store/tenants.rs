@@ -102,6 +102,16 @@ pub async fn by_slug(db: &impl ConnectionTrait, slug: &str) -> Result<Tenant> {
         .ok_or_else(|| Error::NotFound(format!("tenant {slug}")))
 }
 
+/// The tenant with that id.
+pub async fn by_id(db: &impl ConnectionTrait, id: &str) -> Result<Tenant> {
+    tenants::Entity::find_by_id(id.to_string())
+        .one(db)
+        .await
+        .map_err(|e| sql_err(e, "tenant"))?
+        .map(to_domain)
+        .ok_or_else(|| Error::NotFound(format!("tenant {id}")))
+}
+
 /// Every tenant, oldest first.
 pub async fn list(db: &impl ConnectionTrait) -> Result<Vec<Tenant>> {
     Ok(tenants::Entity::find()

@@ -13,7 +13,7 @@ use std::collections::BTreeSet;
 use sea_orm::ConnectionTrait;
 use serde_json::Value;
 
-use crate::domain::audit::{Actor, ActorKind, diff};
+use crate::domain::audit::{Actor, diff};
 use crate::domain::catalog::{CatalogKind, Catalogs};
 use crate::domain::ownership::{NotEditable, Permission, admin_editability};
 use crate::domain::user::{Document, ManagedBy, User};
@@ -141,11 +141,7 @@ pub async fn refreshed(
     tenant_id: &str,
     actor: &Actor,
 ) -> Result<Actor> {
-    let Some(user_id) = actor
-        .user_id
-        .as_deref()
-        .filter(|_| actor.kind == ActorKind::Admin)
-    else {
+    let Some(user_id) = actor.user_id.as_deref().filter(|_| actor.is_tenant_user()) else {
         return Ok(actor.clone());
     };
     let user = match store::users::get(txn, tenant_id, user_id).await {

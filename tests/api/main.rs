@@ -7,6 +7,7 @@ mod harness;
 mod admin;
 mod cli;
 mod concurrency;
+mod console;
 mod crash;
 mod differential;
 mod discovery;

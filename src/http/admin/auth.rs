@@ -12,14 +12,14 @@ use crate::domain::ownership::Permission;
 use crate::domain::user::{Document, User};
 use crate::http::auth::admit;
 use crate::scim::ScimError;
-use crate::store::credentials::{Credential, Kind};
+use crate::store::credentials::Kind;
 use crate::store::{catalog, users};
 
-/// An authenticated admin: a user of the tenant, acting with its permissions.
+/// An authenticated admin: a user of the tenant, acting with its permissions — through an
+/// API credential, or signed in to the console.
 #[derive(Debug, Clone)]
 pub struct AdminAuth {
     pub tenant_id: String,
-    pub credential: Credential,
     pub user: User,
     /// Who the write layer sees: this user, with the union of its profiles' permissions.
     pub actor: Actor,
@@ -77,7 +77,6 @@ impl FromRequestParts<AppState> for AdminAuth {
         Ok(AdminAuth {
             tenant_id: credential.tenant_id.clone(),
             actor: Actor::admin(&credential.id, &user.id, permissions),
-            credential,
             user,
         })
     }

@@ -105,7 +105,7 @@ pub async fn edit(
     let ctx = write::users::TenantContext::load(&state.db, &auth.tenant_id).await?;
     let mut failures = Vec::new();
     for id in &ids {
-        let errors = bulk_check(&state, &auth, &ctx, id, set).await;
+        let errors = edit_errors(&state, &auth, &ctx, id, set).await;
         if !errors.is_empty() {
             failures.push(failure(id, errors));
         }
@@ -139,7 +139,7 @@ pub async fn edit(
 /// Every reason one user cannot take a bulk edit: the merge (fields and permissions), every
 /// validation error, then — when those pass — the write itself run as a dry run
 /// (authorisation of profiles, the tenant keeping an administrator, unique values).
-async fn bulk_check(
+pub(crate) async fn edit_errors(
     state: &AppState,
     auth: &AdminAuth,
     ctx: &write::users::TenantContext,

@@ -226,7 +226,7 @@ pub async fn patch(
     Ok(Json(dry.mark(view(&state, &user, &auth).await?)))
 }
 
-pub(super) async fn set_active(
+pub(crate) async fn set_active(
     state: &AppState,
     auth: &AdminAuth,
     id: &str,

@@ -2,6 +2,9 @@
 
 pub mod audit_log;
 pub mod catalog_items;
+pub mod console_links;
+pub mod console_oidc;
+pub mod console_sessions;
 pub mod credentials;
 pub mod group_members;
 pub mod groups;
