@@ -87,6 +87,20 @@ stage_blocked() {
     STAGE_RESULTS+=("FAIL (not run: $why)")
 }
 
+# The console's browser tests drive Debian's Chromium through chromedriver.
+ensure_chromium() {
+    if [[ -x /usr/bin/chromium && -x /usr/bin/chromedriver ]]; then
+        return 0
+    fi
+    if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then
+        echo "chromium or chromedriver not found; installing chromium and chromium-driver"
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null \
+            || echo "warning: could not install chromium; the browser tests will fail"
+    else
+        echo "warning: chromium and chromium-driver are missing; the browser tests will fail"
+    fi
+}
+
 run_tests() {
     if cargo nextest --version >/dev/null 2>&1; then
         cargo nextest run --workspace --no-fail-fast
@@ -149,6 +163,7 @@ PY
 }
 
 # --------------------------------------------------------------------------- stages
+ensure_chromium
 stage fmt "cargo fmt --check" cargo fmt --all -- --check
 stage clippy "cargo clippy -D warnings" cargo clippy --workspace --all-targets -- -D warnings
 stage test-sqlite "tests (sqlite)" run_tests

@@ -872,7 +872,8 @@ async fn user_page(
                 button type="button" data-close-dialog="delete-dialog" { "Cancel" }
             }
         }
-        form #user-form method="post" action={ "/console/users/" (id) }
+        // The server checks every field (and counts the errors by Save): no browser validation.
+        form #user-form method="post" action={ "/console/users/" (id) } novalidate
             hx-post={ "/console/users/" (id) "/check" } hx-trigger="change" hx-swap="none" {
             (csrf_field(signed))
             input type="hidden" name="_version" value=(text(view, "version"));
