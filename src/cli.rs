@@ -228,6 +228,24 @@ pub enum TenantCommand {
         #[arg(long)]
         force: bool,
     },
+    /// Set the tenant's OpenID Connect sign-in to the admin console (its identity
+    /// provider's issuer and the client Rollcall signs in as), or remove it.
+    Oidc {
+        /// The tenant's slug.
+        slug: String,
+        /// The identity provider's issuer URL (https://; http:// only on loopback).
+        #[arg(long, required_unless_present = "remove")]
+        issuer: Option<String>,
+        /// The client id registered at the identity provider.
+        #[arg(long, required_unless_present = "remove")]
+        client_id: Option<String>,
+        /// The client secret (better from the environment); kept when left out on a change.
+        #[arg(long, env = "ROLLCALL_OIDC_CLIENT_SECRET", hide_env_values = true)]
+        client_secret: Option<String>,
+        /// Turn the OpenID Connect sign-in off.
+        #[arg(long, conflicts_with_all = ["issuer", "client_id", "client_secret"])]
+        remove: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -511,6 +529,31 @@ async fn execute(cli: Cli) -> Result<(), CliError> {
                 tenant.slug,
                 ttl.as_secs() / 60
             );
+            Ok(())
+        }
+        Command::Tenant(TenantCommand::Oidc {
+            slug,
+            issuer,
+            client_id,
+            client_secret,
+            remove,
+        }) => {
+            let db = open(&target, true).await?;
+            let tenant = tenants::by_slug(&db, &slug).await?;
+            let input = (!remove).then(|| write::oidc::OidcInput {
+                issuer: issuer.unwrap_or_default(),
+                client_id: client_id.unwrap_or_default(),
+                client_secret,
+            });
+            match write::oidc::set(&db, &tenant.id, &Actor::cli(), input).await? {
+                Some(c) => eprintln!(
+                    "tenant {slug} signs in to the console through {} as client {}; register the redirect URI <public URL>{}",
+                    c.issuer,
+                    c.client_id,
+                    crate::http::admin::oidc::CALLBACK
+                ),
+                None => eprintln!("tenant {slug}: OpenID Connect sign-in is off"),
+            }
             Ok(())
         }
         Command::Backup { path } => backup(&target, &path).await,

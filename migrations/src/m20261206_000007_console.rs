@@ -8,6 +8,9 @@
 //!   SHA-256 of their secret; `used_us` is set by the one statement that redeems a link.
 //! - `console_oidc`: sign-ins through the tenant's identity provider in flight — the state,
 //!   the PKCE verifier and the nonce, between the redirect out and the callback.
+//! - `tenant_oidc`: a tenant's OpenID Connect sign-in: its identity provider's issuer, and
+//!   the client id and secret Rollcall signs in with (the secret is needed in clear to
+//!   authenticate to the provider; no API answers it).
 
 use sea_orm_migration::prelude::*;
 
@@ -83,11 +86,29 @@ impl MigrationTrait for Migration {
                     .foreign_key(&mut fk("console_oidc", "tenant_id", "tenants"))
                     .to_owned(),
             )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(id("tenant_oidc"))
+                    .col(text("tenant_id").primary_key())
+                    .col(text("issuer"))
+                    .col(text("client_id"))
+                    .col(text("client_secret"))
+                    .col(big("modified_us"))
+                    .foreign_key(&mut fk("tenant_oidc", "tenant_id", "tenants"))
+                    .to_owned(),
+            )
             .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for table in ["console_oidc", "console_links", "console_sessions"] {
+        for table in [
+            "tenant_oidc",
+            "console_oidc",
+            "console_links",
+            "console_sessions",
+        ] {
             manager
                 .drop_table(Table::drop().table(id(table)).to_owned())
                 .await?;

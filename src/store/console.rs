@@ -6,7 +6,7 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 
 use super::credentials::{hash, random_secret};
-use super::entity::{console_links, console_oidc, console_sessions};
+use super::entity::{console_links, console_oidc, console_sessions, tenant_oidc};
 use super::{now_us, sql_err};
 use crate::domain::Result;
 
@@ -183,4 +183,40 @@ pub async fn take_oidc(db: &impl ConnectionTrait, state: &str) -> Result<Option<
         .await
         .map_err(|e| sql_err(e, "console sign-in"))?;
     Ok((gone.rows_affected == 1 && found.expires_us > now_us()).then_some(found))
+}
+
+/// A tenant's OpenID Connect sign-in settings.
+pub use tenant_oidc::Model as OidcConfig;
+
+/// The tenant's OpenID Connect sign-in, if it has one.
+pub async fn oidc_config(db: &impl ConnectionTrait, tenant_id: &str) -> Result<Option<OidcConfig>> {
+    tenant_oidc::Entity::find_by_id(tenant_id.to_string())
+        .one(db)
+        .await
+        .map_err(|e| sql_err(e, "sign-in settings"))
+}
+
+/// Sets (replaces) or, with `None`, removes the tenant's OpenID Connect sign-in.
+pub async fn set_oidc_config(
+    db: &impl ConnectionTrait,
+    tenant_id: &str,
+    config: Option<OidcConfig>,
+) -> Result<()> {
+    tenant_oidc::Entity::delete_by_id(tenant_id.to_string())
+        .exec(db)
+        .await
+        .map_err(|e| sql_err(e, "sign-in settings"))?;
+    if let Some(c) = config {
+        tenant_oidc::ActiveModel {
+            tenant_id: Set(tenant_id.to_string()),
+            issuer: Set(c.issuer),
+            client_id: Set(c.client_id),
+            client_secret: Set(c.client_secret),
+            modified_us: Set(now_us()),
+        }
+        .insert(db)
+        .await
+        .map_err(|e| sql_err(e, "sign-in settings"))?;
+    }
+    Ok(())
 }

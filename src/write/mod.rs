@@ -29,6 +29,7 @@ pub mod catalogs;
 pub mod credentials;
 pub mod groups;
 pub mod guard;
+pub mod oidc;
 pub mod settings;
 pub mod tenants;
 pub mod users;

@@ -13,6 +13,7 @@ pub mod catalogs;
 pub mod credentials;
 pub mod error;
 pub mod import;
+pub mod oidc;
 pub mod openapi;
 pub mod routes;
 pub mod settings;

@@ -122,6 +122,11 @@ pub fn example(schema: &str) -> Value {
         "Settings" => json!({"agentIdStart": 5000}),
         "CredentialInput" => json!({"kind": "scim", "name": "okta"}),
         "CatalogInput" => json!({"name": "Sales"}),
+        "OidcInput" => json!({
+            "issuer": "https://login.acme.example/oauth2/default",
+            "clientId": "rollcall-console",
+            "clientSecret": "s3cret"
+        }),
         _ => json!({}),
     }
 }
@@ -278,6 +283,16 @@ fn schemas(state: &AppState) -> Value {
             "kind": {"type": "string", "enum": ["scim", "user"]}, "name": {"type": "string", "minLength": 1, "maxLength": 100}, "userId": {"type": ["string", "null"]}
         }, "required": ["kind", "name"], "additionalProperties": false},
         "CredentialList": {"type": "object", "properties": {"items": {"type": "array", "items": reference("Credential")}}, "required": ["items"]},
+        "Oidc": {"type": "object", "properties": {
+            "configured": {"type": "boolean"}, "issuer": {"type": "string"}, "clientId": {"type": "string"},
+            "clientSecretSet": {"type": "boolean"}, "redirectUri": {"type": "string"}, "signInUrl": {"type": "string"},
+            "dryRun": {"type": "boolean"}
+        }, "required": ["configured", "redirectUri", "signInUrl"]},
+        "OidcInput": {"type": "object", "properties": {
+            "issuer": {"type": "string", "description": "https:// (http:// only on loopback)"},
+            "clientId": {"type": "string", "minLength": 1, "maxLength": 255},
+            "clientSecret": {"type": "string", "minLength": 1, "maxLength": 1024}
+        }, "required": ["issuer", "clientId"], "additionalProperties": false},
         "CatalogItem": {"type": "object", "properties": {
             "id": {"type": "string"}, "name": {"type": "string"}, "path": {"type": "string"}, "number": {"type": "string"},
             "label": {"type": ["string", "null"]}, "permissions": {"type": "array", "items": {"type": "string", "enum": permissions}},

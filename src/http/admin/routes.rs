@@ -10,7 +10,7 @@ use axum::routing::{MethodFilter, MethodRouter, on};
 
 use super::auth::AdminAuth;
 use super::{AdminBody, DryRun};
-use super::{audit, bulk, catalogs, credentials, import, openapi, settings, template, users};
+use super::{audit, bulk, catalogs, credentials, import, oidc, openapi, settings, template, users};
 use crate::app::AppState;
 use crate::domain::catalog::CatalogKind;
 use crate::http::extract::QueryMap;
@@ -301,6 +301,28 @@ pub fn table() -> Vec<Route> {
             .json("Settings")
             .answers(200, Json("Settings"))
             .errors(&[400, 403, 409, 412]),
+        Route::new(Method::GET, "/oidc", oidc::get)
+            .doc(
+                "The console's OpenID Connect sign-in (never the client secret), the redirect URI to register, the sign-in URL",
+                "ManageSettings",
+            )
+            .answers(200, Json("Oidc"))
+            .errors(&[403]),
+        Route::new(Method::PUT, "/oidc", oidc::put)
+            .doc(
+                "Set the console's OpenID Connect sign-in: issuer, clientId, clientSecret (kept when left out)",
+                "ManageSettings",
+            )
+            .dry_run()
+            .json("OidcInput")
+            .answers(200, Json("Oidc"))
+            .errors(&[400, 403]),
+        Route::new(Method::DELETE, "/oidc", oidc::delete)
+            .doc("Turn the console's OpenID Connect sign-in off", "ManageSettings")
+            .dry_run()
+            .answers(204, Empty)
+            .answers(200, Json("Deleted"))
+            .errors(&[403]),
         Route::new(Method::GET, "/credentials", credentials::list)
             .doc("List credentials (never their secrets)", "ManageCredentials")
             .answers(200, Json("CredentialList"))

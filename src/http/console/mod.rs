@@ -6,6 +6,7 @@
 
 #![allow(clippy::result_large_err)]
 
+pub mod oidc;
 pub mod page;
 pub mod session;
 pub mod users;
@@ -58,6 +59,8 @@ pub fn routes(state: AppState) -> Router<AppState> {
     Router::new()
         .merge(signed)
         .route("/sign-in", get(session::sign_in_page))
+        .route("/sign-in/oidc", get(oidc::start))
+        .route("/sign-in/oidc/callback", get(oidc::callback))
         .route(
             "/sign-in/link",
             get(session::link_page).post(session::link_sign_in),

@@ -248,10 +248,17 @@ fn form_urlencoded_value(bytes: &[u8], name: &str) -> Option<String> {
 #[derive(Deserialize)]
 pub struct SignInQuery {
     reason: Option<String>,
+    tenant: Option<String>,
 }
 
-/// `GET /console/sign-in`: how to sign in, and why the browser was sent here.
-pub async fn sign_in_page(Query(q): Query<SignInQuery>) -> Response {
+/// `GET /console/sign-in[?tenant=SLUG]`: how to sign in, and why the browser was sent here.
+/// With a tenant that signs in through its identity provider, a link starts that sign-in
+/// (a link, not a form: the CSP's `form-action 'self'` would stop a form's redirect to the
+/// provider).
+pub async fn sign_in_page(
+    State(state): State<AppState>,
+    Query(q): Query<SignInQuery>,
+) -> ConsoleResult<Response> {
     let why = match q.reason.as_deref() {
         Some("expired") => Some("Your session expired. Sign in again."),
         Some("archived") => Some("Your user is archived: you were signed out."),
@@ -260,18 +267,50 @@ pub async fn sign_in_page(Query(q): Query<SignInQuery>) -> Response {
         Some("signed-out") => Some("You are signed out."),
         _ => None,
     };
-    page::bare(
+    let slug = q.tenant.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    let oidc = match slug {
+        Some(slug) => match tenants::by_slug(&state.db, slug).await {
+            Ok(tenant) => store::oidc_config(&state.db, &tenant.id).await?.is_some(),
+            Err(crate::domain::Error::NotFound(_)) => false,
+            Err(e) => return Err(e.into()),
+        },
+        None => false,
+    };
+    let start = slug.map(|slug| {
+        format!(
+            "/console/sign-in/oidc?{}",
+            serde_urlencoded::to_string([("tenant", slug)]).unwrap_or_default()
+        )
+    });
+    Ok(page::bare(
         "Sign in",
         &html! {
             h1 { "Sign in to Rollcall" }
             @if let Some(why) = why { (page::notice(why)) }
+            @match (&start, oidc) {
+                (Some(start), true) => {
+                    p { a.button.primary #oidc href=(start) { "Sign in with your identity provider" } }
+                }
+                _ => {
+                    @if let Some(slug) = slug {
+                        (page::alert(&format!("The organisation {slug:?} does not sign in through an identity provider here.")))
+                    }
+                    form.sign-in method="get" action="/console/sign-in" {
+                        label for="tenant" { "Organisation" }
+                        input #tenant type="text" name="tenant" required autocomplete="organization"
+                            value=(slug.unwrap_or(""));
+                        button.primary type="submit" { "Continue" }
+                    }
+                }
+            }
             p {
-                "Sign in with the link your administrator or operator gave you. An operator "
-                "creates one with " code { "rollcall console-link --tenant SLUG --user USERNAME" } "."
+                "No identity provider? Sign in with the one-time link your administrator or "
+                "operator gave you. An operator creates one with "
+                code { "rollcall console-link --tenant SLUG --user USERNAME" } "."
             }
         },
     )
-    .into_response()
+    .into_response())
 }
 
 #[derive(Deserialize)]

@@ -408,3 +408,30 @@ async fn an_admin_signs_in_with_a_link_finds_edits_archives_and_deletes() {
     let _ = Value::Null;
     b.client.clone().close().await.expect("close");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_signs_in_through_the_tenants_identity_provider() {
+    let served = served().await;
+    let app = &served.app;
+    let provider = super::provider::Provider::start().await;
+    let (_, token) = app.admin_token("boss", &["Administrator"]).await;
+    super::oidc::configure(app, &token, &provider).await;
+    provider.signs_in(super::provider::Who {
+        username: None,
+        email: Some("boss".into()),
+    });
+    let b = browser().await;
+    b.go(&format!("{}/console/sign-in", served.base)).await;
+    b.css("#tenant")
+        .await
+        .send_keys("acme")
+        .await
+        .expect("type");
+    b.click("form.sign-in button").await;
+    b.css("#oidc").await;
+    b.screenshot("sign-in").await;
+    b.click("#oidc").await;
+    b.wait_for_text("Signed in as boss").await;
+    assert_eq!(b.path().await, "/console/users");
+    b.client.clone().close().await.expect("close");
+}

@@ -2,6 +2,8 @@
 //! as a browser would (cookies, forms), without one. `browser` drives a real Chromium.
 
 mod browser;
+mod oidc;
+mod provider;
 mod screens;
 mod session;
 
