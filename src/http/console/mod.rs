@@ -6,6 +6,8 @@
 
 #![allow(clippy::result_large_err)]
 
+pub mod bulk;
+pub mod fields;
 pub mod oidc;
 pub mod page;
 pub mod session;
@@ -46,6 +48,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
     let signed = Router::new()
         .route("/", get(|| async { Redirect::to("/console/users") }))
         .route("/users", get(users::list))
+        .route("/users/edit", get(bulk::show).post(bulk::apply))
         .route("/users/{id}", get(users::show).post(users::save))
         .route("/users/{id}/check", post(users::check))
         .route("/users/{id}/archive", post(users::archive))

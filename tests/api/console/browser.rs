@@ -130,7 +130,7 @@ impl Browser {
     async fn css(&self, selector: &str) -> fantoccini::elements::Element {
         self.client
             .wait()
-            .at_most(Duration::from_secs(10))
+            .at_most(Duration::from_secs(20))
             .for_element(Locator::Css(selector))
             .await
             .unwrap_or_else(|e| panic!("no {selector}: {e}"))
@@ -162,8 +162,20 @@ impl Browser {
         panic!("{selector} kept going stale");
     }
 
+    /// The element's text; found again if the page replaced it meanwhile.
     async fn text(&self, selector: &str) -> String {
-        self.css(selector).await.text().await.expect("text")
+        for _ in 0..50 {
+            match self.css(selector).await.text().await {
+                Ok(text) => return text,
+                Err(fantoccini::error::CmdError::Standard(e))
+                    if e.error == fantoccini::error::ErrorStatus::StaleElementReference =>
+                {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(e) => panic!("text of {selector}: {e}"),
+            }
+        }
+        panic!("{selector} kept going stale");
     }
 
     /// Whether the element is disabled now (read fresh: htmx swaps elements).
@@ -186,7 +198,7 @@ impl Browser {
 
     /// Waits until the page's text contains `needle`.
     async fn wait_for_text(&self, needle: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(10);
+        let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             let text = self.page_text().await;
             if text.contains(needle) {
@@ -368,6 +380,42 @@ async fn an_admin_signs_in_with_a_link_finds_edits_archives_and_deletes() {
         "no input for the SSO-owned display name"
     );
     b.screenshot("user-idp").await;
+
+    // Edit three users at once, one of them dropped from the selection with its X.
+    let bob = user_id(app, &token, "bob.ray").await;
+    let cara = user_id(app, &token, "cara.diaz").await;
+    let dan = user_id(app, &token, "dan.moss").await;
+    let bob_before = view(app, &token, &bob).await;
+    b.go(&format!("{}/console/users", served.base)).await;
+    for id in [&bob, &cara, &dan] {
+        b.click(&format!("#pick-{id}")).await;
+    }
+    b.click("#pick button[type=submit]").await;
+    b.wait_for_text("3 selected users").await;
+    b.click(&format!("[data-drop='sel-{bob}']")).await;
+    b.click("#change-f-routingProfile").await;
+    b.css("#f-routingProfile")
+        .await
+        .select_by_value("Sales")
+        .await
+        .expect("routing profile");
+    b.screenshot("edit-multiple").await;
+    b.click("#apply").await;
+    let results = b.wait_for_text("2 users updated.").await;
+    assert!(
+        results.contains("Cara Diaz")
+            && results.contains("Dan Moss")
+            && !results.contains("Bob Ray"),
+        "{results}"
+    );
+    b.screenshot("edit-multiple-results").await;
+    assert_eq!(view(app, &token, &cara).await["routingProfile"], "Sales");
+    assert_eq!(view(app, &token, &dan).await["routingProfile"], "Sales");
+    assert_eq!(
+        view(app, &token, &bob).await,
+        bob_before,
+        "the dropped user is untouched"
+    );
 
     // Archive, revert to active, archive again, delete.
     b.go(&format!("{}/console/users/{ann}", served.base)).await;

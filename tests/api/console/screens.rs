@@ -440,3 +440,121 @@ async fn another_tenants_users_are_not_found() {
     assert!(!html(&list).contains("their.admin"));
     let _ = Value::Null;
 }
+
+#[tokio::test]
+async fn several_users_are_edited_at_once_or_none_is() {
+    let app = TestApp::new().await;
+    let (admin_id, token) = app.admin_token("boss", &["Administrator"]).await;
+    catalog(&app, &token, "routing-profiles", json!({"name": "Sales"})).await;
+    catalog(&app, &token, "skills", json!({"name": "French"})).await;
+    catalog(&app, &token, "skills", json!({"name": "Billing"})).await;
+    let ann = local_user(&app, &token, "ann").await;
+    let bob = local_user(&app, &token, "bob").await;
+    let cara = local_user(&app, &token, "cara").await;
+    app.admin(
+        &token,
+        Method::PATCH,
+        &format!("/users/{cara}"),
+        Some(json!({"skills": [{"name": "Billing", "level": 3}]})),
+    )
+    .await
+    .assert_admin_ok(200);
+    let bob_before = view(&app, &token, &bob).await;
+    let client = sign_in(&app, &admin_id).await;
+
+    let list = client.get("/console/users").await;
+    assert!(
+        html(&list).contains(&format!("name=\"id\" value=\"{ann}\"")),
+        "rows can be ticked"
+    );
+    let page = client
+        .get(&format!("/console/users/edit?id={ann}&id={bob}&id={cara}"))
+        .await;
+    assert_eq!(page.status.as_u16(), 200);
+    assert!(html(&page).contains("3 selected users"));
+    assert!(
+        html(&page).contains(&format!("data-drop=\"sel-{bob}\"")),
+        "each with an X"
+    );
+    assert!(
+        !html(&page).contains("name=\"agentId\""),
+        "one person's own fields are not offered"
+    );
+
+    // Bob was dropped: only Ann and Cara are posted.
+    let r = client
+        .post(
+            "/console/users/edit",
+            &[
+                ("id", &ann),
+                ("id", &cara),
+                ("change", "routingProfile"),
+                ("routingProfile", "Sales"),
+                ("change", "skills"),
+                ("skill:French", "5"),
+                ("capacity.mode", "default"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status.as_u16(), 200, "{}", html(&r));
+    assert!(html(&r).contains("2 users updated."));
+    assert_eq!(html(&r).matches(">Updated<").count(), 2);
+    assert_eq!(view(&app, &token, &ann).await["routingProfile"], "Sales");
+    assert_eq!(
+        view(&app, &token, &cara).await["skills"],
+        json!([{"name": "Billing", "level": 3}, {"name": "French", "level": 5}]),
+        "other skills stay"
+    );
+    assert_eq!(
+        view(&app, &token, &bob).await,
+        bob_before,
+        "the dropped user is untouched"
+    );
+
+    // A change one user cannot take changes none, and says who and why.
+    app.admin(
+        &token,
+        Method::PATCH,
+        &format!("/users/{ann}"),
+        Some(json!({"agentId": "77", "licenceType": "AgentDesktop", "webRtcFallbackNumber": "77"})),
+    )
+    .await
+    .assert_admin_ok(200);
+    let ann_before = view(&app, &token, &ann).await;
+    let r = client
+        .post(
+            "/console/users/edit",
+            &[
+                ("id", &ann),
+                ("id", &bob),
+                ("change", "webRtcEnabled"),
+                ("webRtcEnabled", "on"),
+                ("capacity.mode", "default"),
+            ],
+        )
+        .await;
+    let page = html(&r);
+    assert_eq!(r.status.as_u16(), 422, "{page}");
+    assert!(
+        page.contains("1 of 2 users cannot take this change; nothing was changed"),
+        "{page}"
+    );
+    assert!(page.contains("Failed: "), "{page}");
+    assert!(page.contains("Not changed (other users failed)"), "{page}");
+    assert_eq!(view(&app, &token, &ann).await, ann_before, "none changed");
+    assert_eq!(view(&app, &token, &bob).await, bob_before, "none changed");
+
+    // Nothing ticked: refused, nothing changed.
+    let r = client
+        .post(
+            "/console/users/edit",
+            &[
+                ("id", &ann),
+                ("routingProfile", ""),
+                ("capacity.mode", "default"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status.as_u16(), 400);
+    assert!(html(&r).contains("tick “Change”"));
+}
