@@ -93,7 +93,10 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(
             |request: axum::extract::Request, next| {
                 // Uploads to the import take spreadsheets of up to MAX_ROWS users.
-                let limit = if request.uri().path() == "/admin/v1/users/import" {
+                let limit = if matches!(
+                    request.uri().path(),
+                    "/admin/v1/users/import" | "/console/upload/check" | "/console/upload/apply"
+                ) {
                     crate::http::admin::import::MAX_UPLOAD
                 } else {
                     MAX_BODY

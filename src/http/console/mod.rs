@@ -11,6 +11,8 @@ pub mod fields;
 pub mod oidc;
 pub mod page;
 pub mod session;
+pub mod template;
+pub mod upload;
 pub mod users;
 
 use axum::Router;
@@ -20,8 +22,12 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 
+use axum::extract::DefaultBodyLimit;
+
+use self::session::Signed;
 use crate::app::AppState;
 use crate::http::admin::error::{AdminError, Code};
+use crate::http::admin::import::{Format, MAX_UPLOAD};
 
 /// The console's Content-Security-Policy: scripts and styles from the console only, no
 /// inline code, no framing, forms posting nowhere else.
@@ -54,6 +60,25 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/users/{id}/archive", post(users::archive))
         .route("/users/{id}/reactivate", post(users::reactivate))
         .route("/users/{id}/delete", post(users::delete))
+        .route("/upload", get(upload::show))
+        .route(
+            "/upload/check",
+            post(upload::check).layer(DefaultBodyLimit::max(MAX_UPLOAD)),
+        )
+        .route(
+            "/upload/apply",
+            post(upload::apply).layer(DefaultBodyLimit::max(MAX_UPLOAD)),
+        )
+        .route(
+            "/upload/template.csv",
+            get(|s: Signed| upload::template(s, Format::Csv)),
+        )
+        .route(
+            "/upload/template.xlsx",
+            get(|s: Signed| upload::template(s, Format::Xlsx)),
+        )
+        .route("/upload/export.csv", get(upload::export))
+        .route("/from-template", get(template::show).post(template::create))
         .route("/sign-out", post(session::sign_out))
         .route_layer(axum::middleware::from_fn_with_state(
             state,

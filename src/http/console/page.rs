@@ -6,7 +6,11 @@ use maud::{DOCTYPE, Markup, html};
 use super::session::Signed;
 
 /// The screens of the navigation, in order, with their paths.
-pub const NAV: [(&str, &str); 1] = [("Users", "/console/users")];
+pub const NAV: [(&str, &str); 3] = [
+    ("Users", "/console/users"),
+    ("Upload", "/console/upload"),
+    ("Create from template", "/console/from-template"),
+];
 
 fn head(title: &str) -> Markup {
     html! {

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
-use super::link;
+use super::{link, user_id};
 use crate::harness::{CONTACT_CENTRE, TestApp, catalog, local_user, view};
 use rollcall::http::edge::server::{self, ConnectionLimits};
 
@@ -267,24 +267,6 @@ async fn tenant(app: &TestApp) -> (String, String) {
     (boss, token)
 }
 
-async fn user_id(app: &TestApp, token: &str, user_name: &str) -> String {
-    let r = app
-        .admin(
-            token,
-            Method::GET,
-            &format!(
-                "/users?filter={}",
-                crate::harness::q(&format!("userName eq \"{user_name}\""))
-            ),
-            None,
-        )
-        .await;
-    r.assert_admin_ok(200)["users"][0]["id"]
-        .as_str()
-        .expect("user")
-        .to_string()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_admin_signs_in_with_a_link_finds_edits_archives_and_deletes() {
     let served = served().await;
@@ -481,5 +463,100 @@ async fn a_person_signs_in_through_the_tenants_identity_provider() {
     b.click("#oidc").await;
     b.wait_for_text("Signed in as boss").await;
     assert_eq!(b.path().await, "/console/users");
+    b.client.clone().close().await.expect("close");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_uploads_a_file_and_creates_users_from_a_template() {
+    let served = served().await;
+    let app = &served.app;
+    let (boss, token) = tenant(app).await;
+    let template = local_user(app, &token, "tmpl").await;
+    app.admin(
+        &token,
+        Method::PATCH,
+        &format!("/users/{template}"),
+        Some(json!({"routingProfile": "Sales", "licenceType": "AgentDesktop"})),
+    )
+    .await
+    .assert_admin_ok(200);
+    let b = browser().await;
+    let secret = link(app, &boss).await;
+    b.go(&format!(
+        "{}/console/sign-in/link?token={secret}",
+        served.base
+    ))
+    .await;
+    b.click("button[type=submit]").await;
+    b.wait_for_text("Signed in as boss").await;
+
+    // Upload: a file with an error, every error listed; then the fixed file, saved.
+    let files = tempfile::tempdir().expect("dir");
+    let with_errors = files.path().join("users.csv");
+    std::fs::write(&with_errors, "email,userName,givenName,familyName,securityProfiles\nnew1@acme.example,new1,New,One,Agent\nnew2@acme.example,new2,New,Two,NoSuchProfile\n").unwrap();
+    let clean = files.path().join("users-fixed.csv");
+    std::fs::write(&clean, "email,userName,givenName,familyName,securityProfiles\nnew1@acme.example,new1,New,One,Agent\nnew2@acme.example,new2,New,Two,Agent\n").unwrap();
+    b.go(&format!("{}/console/upload", served.base)).await;
+    b.css("#file")
+        .await
+        .send_keys(&with_errors.display().to_string())
+        .await
+        .expect("choose file");
+    b.click("#upload-form button[type=submit]").await;
+    let shown = b.wait_for_text("1 error: nothing was saved").await;
+    assert!(
+        shown.contains("securityProfiles") && shown.contains("NoSuchProfile"),
+        "{shown}"
+    );
+    b.screenshot("upload-errors").await;
+    b.css("#file").await.clear().await.expect("clear the file");
+    b.css("#file")
+        .await
+        .send_keys(&clean.display().to_string())
+        .await
+        .expect("choose file");
+    b.click("#upload-form button[type=submit]").await;
+    b.wait_for_text("No errors in 2 rows: 2 to create").await;
+    b.click("#upload-save").await;
+    b.wait_for_text("Saved: 2 users created, 0 updated.").await;
+    let new2 = user_id(app, &token, "new2").await;
+    assert_eq!(view(app, &token, &new2).await["name"]["givenName"], "New");
+
+    // Create from a template: Generate Agent IDs previews, Create creates, the table says.
+    b.go(&format!("{}/console/from-template", served.base))
+        .await;
+    b.css("#template")
+        .await
+        .send_keys("tmpl")
+        .await
+        .expect("type");
+    b.css("#users")
+        .await
+        .send_keys(
+            "eve@acme.example, Eve, Ng\nfay@acme.example, Fay, Ho\neve@acme.example, Eve, Again",
+        )
+        .await
+        .expect("type");
+    b.css("#starting")
+        .await
+        .send_keys("7000")
+        .await
+        .expect("type");
+    b.click("#generate").await;
+    let preview = b.wait_for_text("Preview: nothing created yet").await;
+    assert!(
+        preview.contains("7000") && preview.contains("7001"),
+        "{preview}"
+    );
+    b.click("#create").await;
+    let done = b.wait_for_text("2 created, 1 failed.").await;
+    assert!(done.contains("already used"), "{done}");
+    b.screenshot("from-template-results").await;
+    let eve = user_id(app, &token, "eve@acme.example").await;
+    let eve = view(app, &token, &eve).await;
+    assert_eq!(
+        (eve["routingProfile"].as_str(), eve["agentId"].as_str()),
+        (Some("Sales"), Some("7000"))
+    );
     b.client.clone().close().await.expect("close");
 }

@@ -6,6 +6,7 @@ mod oidc;
 mod provider;
 mod screens;
 mod session;
+mod tools;
 
 use axum::http::Method;
 use rollcall::store::console as console_store;
@@ -107,4 +108,21 @@ impl Client<'_> {
             )
             .await
     }
+}
+
+/// The id of the user with this userName, through the admin API (local users are outside
+/// the SCIM view).
+pub async fn find_user(app: &TestApp, token: &str, user_name: &str) -> Option<String> {
+    let filter = crate::harness::q(&format!("userName eq \"{user_name}\""));
+    let r = app
+        .admin(token, Method::GET, &format!("/users?filter={filter}"), None)
+        .await;
+    r.assert_admin_ok(200)["users"][0]["id"]
+        .as_str()
+        .map(str::to_string)
+}
+
+/// `find_user` of a user that must exist.
+pub async fn user_id(app: &TestApp, token: &str, user_name: &str) -> String {
+    find_user(app, token, user_name).await.expect("user")
 }
