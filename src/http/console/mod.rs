@@ -6,12 +6,15 @@
 
 #![allow(clippy::result_large_err)]
 
+pub mod audit;
 pub mod bulk;
+pub mod catalogs;
 pub mod fields;
 pub mod oidc;
 pub mod page;
 pub mod session;
 pub mod template;
+pub mod tenant;
 pub mod upload;
 pub mod users;
 
@@ -79,6 +82,27 @@ pub fn routes(state: AppState) -> Router<AppState> {
         )
         .route("/upload/export.csv", get(upload::export))
         .route("/from-template", get(template::show).post(template::create))
+        .route("/catalogs", get(catalogs::index))
+        .route(
+            "/catalogs/{catalog}",
+            get(catalogs::show).post(catalogs::create),
+        )
+        .route("/catalogs/{catalog}/{id}", post(catalogs::save))
+        .route("/catalogs/{catalog}/{id}/delete", post(catalogs::delete))
+        .route(
+            "/settings",
+            get(tenant::show_settings).post(tenant::save_settings),
+        )
+        .route(
+            "/credentials",
+            get(tenant::show_credentials).post(tenant::create_credential),
+        )
+        .route("/credentials/{id}/revoke", post(tenant::revoke_credential))
+        .route(
+            "/identity-provider",
+            get(tenant::show_idp).post(tenant::save_idp),
+        )
+        .route("/audit", get(audit::show))
         .route("/sign-out", post(session::sign_out))
         .route_layer(axum::middleware::from_fn_with_state(
             state,

@@ -6,10 +6,15 @@ use maud::{DOCTYPE, Markup, html};
 use super::session::Signed;
 
 /// The screens of the navigation, in order, with their paths.
-pub const NAV: [(&str, &str); 3] = [
+pub const NAV: [(&str, &str); 8] = [
     ("Users", "/console/users"),
     ("Upload", "/console/upload"),
     ("Create from template", "/console/from-template"),
+    ("Catalogs", "/console/catalogs"),
+    ("Settings", "/console/settings"),
+    ("API credentials", "/console/credentials"),
+    ("Audit log", "/console/audit"),
+    ("Identity provider", "/console/identity-provider"),
 ];
 
 fn head(title: &str) -> Markup {

@@ -6,6 +6,7 @@ mod oidc;
 mod provider;
 mod screens;
 mod session;
+mod tenant;
 mod tools;
 
 use axum::http::Method;
