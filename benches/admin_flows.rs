@@ -5,6 +5,9 @@
 //!   1,000,000 users: a surname prefix that names one user, a `first last` pair, a userName
 //!   prefix, and a common first name (one user in 50 has it).
 //!
+//! - the console's screens (users list, search, a middle page, a user, the audit log), server
+//!   time through the router, at the same sizes.
+//!
 //! `cargo bench --bench admin_flows`; `ADMIN_SIZES=10000,1000000`, `ADMIN_QUERIES=300`.
 
 mod common;
@@ -116,6 +119,9 @@ async fn call(
 struct Setup {
     app: axum::Router,
     token: String,
+    db: DatabaseConnection,
+    tenant_id: String,
+    boss_id: String,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -169,7 +175,7 @@ async fn setup(kind: &str, users: usize) -> Setup {
     }
     let app = router(
         AppState::with_edge(
-            db,
+            db.clone(),
             rollcall::http::edge::EdgeConfig {
                 rate_limit: 0,
                 ..Default::default()
@@ -180,6 +186,9 @@ async fn setup(kind: &str, users: usize) -> Setup {
     Setup {
         app,
         token,
+        db,
+        tenant_id: tenant.id,
+        boss_id: boss.id,
         _dir: dir,
     }
 }
@@ -274,6 +283,69 @@ async fn search(kind: &str, size: usize, queries: usize) {
         }
         let (p50, p95) = median(times);
         println!("| {kind} | q= {label}, {size} users | {p50:.1?} | {p95:.1?} |");
+    }
+    console_pages(kind, size, queries, &s, &mut next).await;
+}
+
+/// Server time of the console's screens, signed in as the tenant's administrator.
+async fn console_pages(
+    kind: &str,
+    size: usize,
+    queries: usize,
+    s: &Setup,
+    next: &mut impl FnMut() -> usize,
+) {
+    let (secret, _) =
+        rollcall::store::console::create_session(&s.db, &s.tenant_id, &s.boss_id, "bench")
+            .await
+            .expect("session");
+    let cookie = format!("rollcall_console={secret}");
+    let shapes: [(&str, QueryShape); 5] = [
+        (
+            "Users, Active, page 1",
+            Box::new(|_| "/console/users".into()),
+        ),
+        (
+            "Users, search a surname",
+            Box::new(|n| format!("/console/users?q=family{n}&status=all")),
+        ),
+        (
+            "Users, All, a middle page",
+            Box::new(move |_| format!("/console/users?status=all&page={}", size / 100 + 1)),
+        ),
+        ("User page", Box::new(|n| format!("/console/users/u-{n}"))),
+        ("Audit log, page 1", Box::new(|_| "/console/audit".into())),
+    ];
+    for (label, make) in &shapes {
+        let mut times = Vec::with_capacity(queries);
+        for i in 0..queries + 5 {
+            let uri = make(next());
+            let request = Request::builder()
+                .uri(&uri)
+                .header("cookie", &cookie)
+                .body(Body::empty())
+                .expect("request");
+            let started = Instant::now();
+            let response = s.app.clone().oneshot(request).await.expect("response");
+            let status = response.status();
+            let bytes = response
+                .into_body()
+                .collect()
+                .await
+                .expect("body")
+                .to_bytes();
+            let elapsed = started.elapsed();
+            assert!(
+                status.is_success(),
+                "{uri}: {status} {}",
+                String::from_utf8_lossy(&bytes)
+            );
+            if i >= 5 {
+                times.push(elapsed);
+            }
+        }
+        let (p50, p95) = median(times);
+        println!("| {kind} | console: {label}, {size} users | {p50:.1?} | {p95:.1?} |");
     }
 }
 

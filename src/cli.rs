@@ -909,5 +909,22 @@ async fn bootstrap(db: &DatabaseConnection, base: &str) -> Result<(), CliError> 
     println!("    {admin_secret}");
     println!();
     println!("Use it on {base}/admin/v1 with \"Authorization: Bearer <token>\".");
+    let ttl = crate::http::console::session::LINK_TTL;
+    let link = crate::store::console::create_link(
+        db,
+        &tenant.id,
+        &admin.id,
+        i64::try_from(ttl.as_micros()).unwrap_or(i64::MAX),
+    )
+    .await?;
+    println!();
+    println!(
+        "Open the admin console as \"admin\" (one-time link, valid {} minutes):",
+        ttl.as_secs() / 60
+    );
+    println!();
+    println!("    {base}/console/sign-in/link?token={link}");
+    println!();
+    println!("Later: rollcall console-link --tenant default --user admin");
     Ok(())
 }

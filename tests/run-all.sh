@@ -11,6 +11,8 @@
 #   release build          cargo build --release --bin rollcall
 #   conformance (sqlite)   conformance/run.sh
 #   conformance (postgres) conformance/run.sh postgres://.../conformance_<random>
+# Before the stages it makes sure Debian's chromium and chromium-driver are installed (the
+# console's browser tests drive them; apt-get when run as root).
 # Ends with a summary block and, as the very last line, `N passed, M failed` (stages).
 #
 # Environment: FUZZ_CASES (default 20000 here), ROLLCALL_TEST_DATABASE_URL (use an existing

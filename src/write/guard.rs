@@ -122,9 +122,17 @@ pub fn authorise_edits(
 }
 
 /// How many active local users hold every permission, as the transaction sees the tenant.
+/// Only users holding a profile that grants something are read: a tenant's many agents
+/// (whose profiles grant nothing) cost nothing here.
 pub async fn full_administrators(txn: &impl ConnectionTrait, tenant_id: &str) -> Result<usize> {
     let catalogs = catalog::load(txn, tenant_id).await?;
-    let holders = store::users::local_profile_sets(txn, tenant_id).await?;
+    let granting: Vec<String> = catalogs
+        .items
+        .iter()
+        .filter(|i| i.kind == CatalogKind::SecurityProfile && !i.permissions.is_empty())
+        .map(|i| crate::domain::user::fold_key(&i.name))
+        .collect();
+    let holders = store::users::local_profile_sets(txn, tenant_id, &granting).await?;
     Ok(holders
         .values()
         .filter(|profiles| holds_everything(profiles, &catalogs))

@@ -202,3 +202,122 @@ async fn first_serve_bootstraps_a_scim_token_and_an_admin_user() {
         serde_json::json!(["Administrator"])
     );
 }
+
+#[tokio::test]
+async fn console_link_and_tenant_oidc_from_the_command_line() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let url = format!("sqlite://{}/cli.db?mode=rwc", dir.path().display());
+    assert!(rollcall(&url, &["migrate"]).0);
+    assert!(rollcall(&url, &["tenant", "create", "acme"]).0);
+    let (ok, _, err) = rollcall(
+        &url,
+        &[
+            "user",
+            "create",
+            "--tenant",
+            "acme",
+            "--user-name",
+            "boss",
+            "--security-profile",
+            "Administrator",
+        ],
+    );
+    assert!(ok, "{err}");
+    let (ok, out, err) = rollcall(
+        &url,
+        &[
+            "console-link",
+            "--tenant",
+            "acme",
+            "--user",
+            "boss",
+            "--public-url",
+            "https://rc.example",
+        ],
+    );
+    assert!(ok, "{err}");
+    let link = out.trim();
+    assert!(
+        link.starts_with("https://rc.example/console/sign-in/link?token="),
+        "{link}"
+    );
+    assert!(err.contains("valid 15 minutes"), "{err}");
+    let (ok, _, err) = rollcall(
+        &url,
+        &["console-link", "--tenant", "acme", "--user", "nobody"],
+    );
+    assert!(!ok && err.contains("nobody"), "{err}");
+
+    // The link signs in once, through the HTTP surface.
+    let db = store::connect(&url).await.expect("db");
+    let app = router(AppState::new(db.clone()).expect("state"));
+    let token = link.rsplit('=').next().unwrap();
+    let sign_in = |token: String| {
+        let app = app.clone();
+        async move {
+            let request = Request::post("/console/sign-in/link")
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(Body::from(format!("token={token}")))
+                .expect("request");
+            app.oneshot(request)
+                .await
+                .expect("infallible")
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(sign_in(token.to_string()).await, 303);
+    assert_eq!(sign_in(token.to_string()).await, 400);
+
+    // OpenID Connect sign-in: set (secret from the environment), refused over plain http, off.
+    let out = Command::new(env!("CARGO_BIN_EXE_rollcall"))
+        .args([
+            "--database-url",
+            &url,
+            "tenant",
+            "oidc",
+            "acme",
+            "--issuer",
+            "https://login.acme.example",
+            "--client-id",
+            "rc",
+        ])
+        .env("ROLLCALL_OIDC_CLIENT_SECRET", "from-env")
+        .env("RUST_LOG", "error")
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let tenant = store::tenants::by_slug(&db, "acme").await.expect("tenant");
+    let config = store::console::oidc_config(&db, &tenant.id)
+        .await
+        .expect("read")
+        .expect("set");
+    assert_eq!(
+        (config.client_id.as_str(), config.client_secret.as_str()),
+        ("rc", "from-env")
+    );
+    let (ok, _, err) = rollcall(
+        &url,
+        &[
+            "tenant",
+            "oidc",
+            "acme",
+            "--issuer",
+            "http://login.acme.example",
+            "--client-id",
+            "rc",
+        ],
+    );
+    assert!(!ok && err.contains("issuer"), "{err}");
+    assert!(rollcall(&url, &["tenant", "oidc", "acme", "--remove"]).0);
+    assert!(
+        store::console::oidc_config(&db, &tenant.id)
+            .await
+            .expect("read")
+            .is_none()
+    );
+}

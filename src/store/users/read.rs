@@ -251,18 +251,33 @@ pub async fn many(db: &impl ConnectionTrait, tenant_id: &str, ids: &[String]) ->
     Ok(out)
 }
 
-/// The security profiles (lower-cased names) of each active local user of the tenant.
+/// The security profiles (folded names) of the tenant's active local users, restricted to
+/// the profiles in `profiles` (folded names): users holding none of them are left out, so a
+/// caller asking about permission-granting profiles never reads the many users whose
+/// profiles grant nothing. One index range scan of `user_attrs_key` per profile, each row
+/// checked against its user.
 pub async fn local_profile_sets(
     db: &impl ConnectionTrait,
     tenant_id: &str,
+    profiles: &[String],
 ) -> Result<HashMap<String, std::collections::BTreeSet<String>>> {
-    use sea_orm::sea_query::Query;
+    use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
+    if profiles.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let holder = Alias::new("holder");
     let local_active = Query::select()
-        .column(users::Column::Id)
-        .from(users::Entity)
-        .and_where(users::Column::TenantId.eq(tenant_id))
-        .and_where(users::Column::ManagedBy.eq(ManagedBy::Local.as_str()))
-        .and_where(users::Column::Active.eq(true))
+        .expr(Expr::val(1))
+        .from_as(users::Entity, holder.clone())
+        .and_where(
+            Expr::col((holder.clone(), users::Column::Id))
+                .equals((user_attrs::Entity, user_attrs::Column::UserId)),
+        )
+        .and_where(Expr::col((holder.clone(), users::Column::TenantId)).eq(tenant_id))
+        .and_where(
+            Expr::col((holder.clone(), users::Column::ManagedBy)).eq(ManagedBy::Local.as_str()),
+        )
+        .and_where(Expr::col((holder, users::Column::Active)).eq(true))
         .to_owned();
     let rows: Vec<(String, Option<String>)> = user_attrs::Entity::find()
         .select_only()
@@ -270,7 +285,8 @@ pub async fn local_profile_sets(
         .column(user_attrs::Column::StrKey)
         .filter(user_attrs::Column::TenantId.eq(tenant_id))
         .filter(user_attrs::Column::Attr.eq(format!("{CONTACT_CENTRE}:securityProfiles")))
-        .filter(user_attrs::Column::UserId.in_subquery(local_active))
+        .filter(user_attrs::Column::StrKey.is_in(profiles.iter().cloned()))
+        .filter(Expr::exists(local_active))
         .into_tuple()
         .all(db)
         .await

@@ -241,6 +241,9 @@ async fn tenant(app: &TestApp) -> (String, String) {
     for skill in ["Billing", "French", "Spanish"] {
         catalog(app, &token, "skills", json!({"name": skill})).await;
     }
+    for number in ["+14155550100", "+14155550101"] {
+        catalog(app, &token, "callback-numbers", json!({"number": number})).await;
+    }
     for (user_name, given, family, agent_id) in [
         ("ann.lee", "Ann", "Lee", "1001"),
         ("bob.ray", "Bob", "Ray", "1002"),
@@ -306,12 +309,29 @@ async fn an_admin_signs_in_with_a_link_finds_edits_archives_and_deletes() {
         .expect("routing profile");
     let french = b.css("select[name='skill:French']").await;
     french.select_by_value("7").await.expect("skill level");
+    // Callback numbers: All ticks every one.
+    b.click("[data-check-all=f-callbackNumbers]").await;
     b.click("#save").await;
     b.wait_for_text("Saved.").await;
     let ann = user_id(app, &token, "ann.lee").await;
     let after = view(app, &token, &ann).await;
     assert_eq!(after["routingProfile"], "Sales");
     assert_eq!(after["skills"], json!([{"name": "French", "level": 7}]));
+    assert_eq!(
+        after["callbackNumbers"],
+        json!(["+14155550100", "+14155550101"])
+    );
+    // Clear unticks them all.
+    b.click("[data-check-none=f-callbackNumbers]").await;
+    b.click("#save").await;
+    b.wait_for_text("Saved.").await;
+    let cleared = view(app, &token, &ann).await;
+    assert!(
+        cleared["callbackNumbers"]
+            .as_array()
+            .is_none_or(|a| a.is_empty()),
+        "{cleared}"
+    );
 
     // An error is counted next to Save, and Save is disabled until it is fixed.
     b.click("#capacity-custom").await;
@@ -558,5 +578,44 @@ async fn an_admin_uploads_a_file_and_creates_users_from_a_template() {
         (eve["routingProfile"].as_str(), eve["agentId"].as_str()),
         (Some("Sales"), Some("7000"))
     );
+
+    // A catalog entry added through its screen, then the tenant's other screens.
+    b.go(&format!(
+        "{}/console/catalogs/routing-profiles",
+        served.base
+    ))
+    .await;
+    b.css("#new-name")
+        .await
+        .send_keys("Retention")
+        .await
+        .expect("type");
+    b.click("form.new button[type=submit]").await;
+    b.wait_for_text("Added Retention.").await;
+    let profiles = app
+        .admin(&token, Method::GET, "/routing-profiles", None)
+        .await;
+    assert!(
+        profiles.body.to_string().contains("Retention"),
+        "{}",
+        profiles.body
+    );
+    b.go(&format!(
+        "{}/console/catalogs/security-profiles",
+        served.base
+    ))
+    .await;
+    b.wait_for_text("Permissions").await;
+    b.screenshot("catalogs").await;
+    for (path, shows, shot) in [
+        ("settings", "Agent hierarchy required", "settings"),
+        ("credentials", "Create a credential", "credentials"),
+        ("audit", "user.create", "audit"),
+        ("identity-provider", "SCIM base URL", "identity-provider"),
+    ] {
+        b.go(&format!("{}/console/{path}", served.base)).await;
+        b.wait_for_text(shows).await;
+        b.screenshot(shot).await;
+    }
     b.client.clone().close().await.expect("close");
 }
