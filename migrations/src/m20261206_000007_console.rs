@@ -8,6 +8,9 @@
 //!   SHA-256 of their secret; `used_us` is set by the one statement that redeems a link.
 //! - `console_oidc`: sign-ins through the tenant's identity provider in flight — the state,
 //!   the PKCE verifier and the nonce, between the redirect out and the callback.
+//! - `users_tenant_active` (tenant_id, active, created_us, id): the console's Active /
+//!   Archived filter (and SCIM's `active eq …`) counts its matches from the index alone and
+//!   reads its pages in creation order from it, without a sort.
 //! - `tenant_oidc`: a tenant's OpenID Connect sign-in: its identity provider's issuer, and
 //!   the client id and secret Rollcall signs in with (the secret is needed in clear to
 //!   authenticate to the provider; no API answers it).
@@ -35,6 +38,14 @@ fn fk(table: &str, column: &str, target: &str) -> ForeignKeyCreateStatement {
 #[sea_orm_migration::async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_index(index(
+                "users_tenant_active",
+                "users",
+                &["tenant_id", "active", "created_us", "id"],
+                false,
+            ))
+            .await?;
         manager
             .create_table(
                 Table::create()
@@ -113,6 +124,13 @@ impl MigrationTrait for Migration {
                 .drop_table(Table::drop().table(id(table)).to_owned())
                 .await?;
         }
-        Ok(())
+        manager
+            .drop_index(
+                Index::drop()
+                    .name("users_tenant_active")
+                    .table(id("users"))
+                    .to_owned(),
+            )
+            .await
     }
 }

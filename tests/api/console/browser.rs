@@ -59,7 +59,13 @@ struct Browser {
 }
 
 impl Drop for Browser {
+    /// Stops this test's Chromium (found by its own profile directory) and chromedriver, also
+    /// when the test failed before closing the session.
     fn drop(&mut self) {
+        let _ = Command::new("pkill")
+            .arg("-f")
+            .arg(self._profile.path())
+            .status();
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
@@ -290,8 +296,12 @@ async fn an_admin_signs_in_with_a_link_finds_edits_archives_and_deletes() {
     b.screenshot("users").await;
 
     // Find a user by search.
-    b.css("#q").await.send_keys("ann").await.expect("type");
-    b.click("form.filters button[type=submit]").await;
+    // With the keyboard only: type, then Enter.
+    b.css("#q")
+        .await
+        .send_keys("ann\u{E007}")
+        .await
+        .expect("type");
     let found = b.wait_for_text("1 user").await;
     assert!(
         found.contains("ann.lee") && !found.contains("bob.ray"),
