@@ -27,8 +27,9 @@ use crate::http::admin::{AdminBody, DryRun, bulk};
 use crate::store::{catalog, users as store_users};
 
 /// Fields that are one person's own (names, email, unique numbers): never set in bulk.
-const OWN: [&str; 8] = [
+const OWN: [&str; 9] = [
     "userName",
+    "employeeNumber",
     "name.givenName",
     "name.familyName",
     "displayName",

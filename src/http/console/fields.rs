@@ -82,6 +82,11 @@ pub(super) const SECTIONS: &[(&str, &[Field])] = &[
             field("name.familyName", "Last name", Input::Name("familyName")),
             field("displayName", "Display name", Input::Text),
             field("email", "Email", Input::Email),
+            field("title", "Title", Input::Text),
+            field("department", "Department", Input::Text),
+            field("employeeNumber", "Employee number", Input::Text),
+            field("preferredLanguage", "Preferred language", Input::Text),
+            field("timezone", "Time zone", Input::Text),
         ],
     ),
     (

@@ -558,3 +558,42 @@ async fn several_users_are_edited_at_once_or_none_is() {
     assert_eq!(r.status.as_u16(), 400);
     assert!(html(&r).contains("tick “Change”"));
 }
+
+#[tokio::test]
+async fn user_details_title_department_and_time_zone_are_edited_and_checked() {
+    let app = TestApp::new().await;
+    let (admin_id, token) = app.admin_token("boss", &["Administrator"]).await;
+    let agent = local_user(&app, &token, "agent1").await;
+    let client = sign_in(&app, &admin_id).await;
+    let page = client.get(&format!("/console/users/{agent}")).await;
+    let bad = form_of(
+        html(&page),
+        &[("title", "Team lead"), ("timezone", "Mars/Olympus")],
+    );
+    let r = post_fields(&client, &format!("/console/users/{agent}"), &bad).await;
+    assert_eq!(r.status.as_u16(), 422, "{}", html(&r));
+    assert!(
+        html(&r).contains("id=\"error-timezone\">timezone"),
+        "{}",
+        html(&r)
+    );
+    let good = form_of(
+        html(&page),
+        &[
+            ("title", "Team lead"),
+            ("department", "Sales"),
+            ("timezone", "Europe/London"),
+        ],
+    );
+    let r = post_fields(&client, &format!("/console/users/{agent}"), &good).await;
+    assert_eq!(r.status.as_u16(), 303, "{}", html(&r));
+    let after = view(&app, &token, &agent).await;
+    assert_eq!(
+        (
+            after["title"].as_str(),
+            after["department"].as_str(),
+            after["timezone"].as_str()
+        ),
+        (Some("Team lead"), Some("Sales"), Some("Europe/London"))
+    );
+}
