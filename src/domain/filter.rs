@@ -193,6 +193,9 @@ pub struct ListQuery {
     pub search: Vec<String>,
     /// Only members of this group (its id).
     pub group: Option<String>,
+    /// Count at most this many matches and one more: a total above the cap means "more
+    /// than the cap" (the console's lists; the APIs count exactly).
+    pub count_cap: Option<u64>,
 }
 
 /// The keys the admin list's free-text search matches by prefix: userName and displayName

@@ -106,16 +106,28 @@ pub async fn list(
     auth: AdminAuth,
     query: QueryMap,
 ) -> AdminResult<Json<Value>> {
+    Ok(Json(list_page(&state, &auth, &query, None).await?))
+}
+
+/// The admin list's answer; with `count_cap`, `totalResults` counts at most that many
+/// matches and one more (the console's lists, which say "more than" past the cap).
+pub(crate) async fn list_page(
+    state: &AppState,
+    auth: &AdminAuth,
+    query: &QueryMap,
+    count_cap: Option<u64>,
+) -> AdminResult<Value> {
     auth.require(&[Permission::ViewUsers])?;
     let params = ListParams::from_query(&query.0)?;
     let schema = &state.registry.user;
     let mut list_query = filter::query(schema, Resource::User, &params)?;
     list_query.filter = list_query.filter.map(with_view_defaults);
+    list_query.count_cap = count_cap;
     if let Some(text) = query.0.get("q") {
         list_query.search = search_words(text).map_err(|e| AdminError::invalid("q", e))?;
     }
     if let Some(group) = query.0.get("group") {
-        list_query.group = Some(group_named(&state, &auth, group).await?);
+        list_query.group = Some(group_named(state, auth, group).await?);
     }
     let keep = query
         .0
@@ -145,12 +157,12 @@ pub async fn list(
             }
         })
         .collect();
-    Ok(Json(json!({
+    Ok(json!({
         "totalResults": total,
         "startIndex": params.start_index,
         "itemsPerPage": items.len(),
         "users": items,
-    })))
+    }))
 }
 
 /// `GET /admin/v1/users/{id}`

@@ -31,6 +31,10 @@ use crate::write;
 /// Users per page of the list.
 pub const PAGE: usize = 50;
 
+/// The list counts at most this many matches; past it, it says "more than" (an exact count
+/// of a million users costs more than the page itself).
+pub const COUNT_CAP: u64 = 10_000;
+
 #[derive(Deserialize, Default)]
 pub struct ListQuery {
     #[serde(default)]
@@ -139,9 +143,9 @@ pub async fn list(
     if !q.is_empty() {
         params.insert("q".into(), q.to_string());
     }
-    let answer = admin::list(State(state.clone()), signed.auth.clone(), QueryMap(params)).await;
+    let answer = admin::list_page(&state, &signed.auth, &QueryMap(params), Some(COUNT_CAP)).await;
     let (users, total, problem) = match answer {
-        Ok(Json(body)) => (
+        Ok(body) => (
             body["users"].as_array().cloned().unwrap_or_default(),
             body["totalResults"].as_u64().unwrap_or(0) as usize,
             None,
@@ -149,7 +153,13 @@ pub async fn list(
         Err(e) if e.code == Code::InvalidValue => (Vec::new(), 0, Some(e.detail)),
         Err(e) => return Err(e.into()),
     };
+    let capped = total as u64 > COUNT_CAP;
     let pages = total.div_ceil(PAGE).max(1);
+    let has_next = if capped {
+        users.len() == PAGE
+    } else {
+        page_no < pages
+    };
     let link = |page_no: usize| {
         let query = serde_urlencoded::to_string([
             ("q", q),
@@ -175,8 +185,12 @@ pub async fn list(
         }
         @if let Some(problem) = &problem { (page::alert(problem)) }
         p.count role="status" {
-            (total) " " (if total == 1 { "user" } else { "users" })
-            @if pages > 1 { " · page " (page_no) " of " (pages) }
+            @if capped {
+                "More than " (COUNT_CAP) " users · page " (page_no)
+            } @else {
+                (total) " " (if total == 1 { "user" } else { "users" })
+                @if pages > 1 { " · page " (page_no) " of " (pages) }
+            }
         }
         form #pick method="get" action="/console/users/edit" {
             div.bulk-bar {
@@ -219,10 +233,10 @@ pub async fn list(
                 }
             }
         }
-        @if pages > 1 {
+        @if page_no > 1 || has_next {
             nav.pages aria-label="Pages" {
                 @if page_no > 1 { a href=(link(page_no - 1)) rel="prev" { "Previous" } }
-                @if page_no < pages { a href=(link(page_no + 1)) rel="next" { "Next" } }
+                @if has_next { a href=(link(page_no + 1)) rel="next" { "Next" } }
             }
         }
     };

@@ -43,7 +43,36 @@ pub async fn get_in(
         .and_then(to_domain)
 }
 
-/// A page of the tenant's users in a view matching `filter`, and how many match in all.
+/// How many rows `query` matches, counting at most `cap + 1` of them (so a large tenant's
+/// count reads no more than that many index entries).
+async fn capped_count(
+    db: &impl ConnectionTrait,
+    query: sea_orm::Select<users::Entity>,
+    cap: u64,
+) -> Result<u64> {
+    use sea_orm::QueryTrait;
+    use sea_orm::sea_query::{Expr, SelectStatement};
+    let inner = query
+        .select_only()
+        .column(users::Column::Id)
+        .limit(cap.saturating_add(1))
+        .into_query();
+    let outer = SelectStatement::new()
+        .expr(Expr::cust("COUNT(*) AS num_items"))
+        .from_subquery(inner, "capped")
+        .to_owned();
+    let row = db.query_one(&outer).await.map_err(|e| sql_err(e, "user"))?;
+    let n = match row {
+        Some(row) => row
+            .try_get::<i64>("", "num_items")
+            .map_err(|e| sql_err(e, "user"))?,
+        None => 0,
+    };
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
+/// A page of the tenant's users in a view matching `filter`, and how many match in all
+/// (at most `count_cap + 1` when the query caps its count).
 #[tracing::instrument(skip_all, err(level = "debug"))]
 pub async fn list(
     db: &impl ConnectionTrait,
@@ -65,12 +94,15 @@ pub async fn list(
     if let Some(group_id) = &q.group {
         query = query.filter(member_condition(backend, tenant_id, group_id));
     }
-    let total = query
-        .clone()
-        .count(db)
-        .await
-        .map_err(|e| sql_err(e, "user"))?;
-    if q.limit == 0 || q.offset >= total {
+    let total = match q.count_cap {
+        None => query
+            .clone()
+            .count(db)
+            .await
+            .map_err(|e| sql_err(e, "user"))?,
+        Some(cap) => capped_count(db, query.clone(), cap).await?,
+    };
+    if q.limit == 0 || (q.count_cap.is_none() && q.offset >= total) {
         return Ok((Vec::new(), total));
     }
     // The keyset applies to the rows fetched, not to totalResults.

@@ -597,3 +597,37 @@ async fn user_details_title_department_and_time_zone_are_edited_and_checked() {
         (Some("Team lead"), Some("Sales"), Some("Europe/London"))
     );
 }
+
+#[tokio::test]
+async fn the_console_list_counts_up_to_a_cap_and_the_admin_api_exactly() {
+    use rollcall::domain::filter::ListQuery;
+    use rollcall::domain::user::View;
+    let app = TestApp::new().await;
+    let token = crate::harness::boss(&app).await;
+    for i in 0..6 {
+        local_user(&app, &token, &format!("u{i}")).await;
+    }
+    let capped = ListQuery {
+        limit: 2,
+        offset: 4,
+        count_cap: Some(3),
+        ..Default::default()
+    };
+    let (rows, total) =
+        rollcall::store::users::list(&app.db, &app.tenant_id, &capped, View::Tenant)
+            .await
+            .unwrap();
+    assert_eq!(total, 4, "more than the cap of 3: cap + 1");
+    assert_eq!(rows.len(), 2, "the page itself is whole");
+    let exact = ListQuery {
+        limit: 2,
+        offset: 4,
+        ..Default::default()
+    };
+    let (_, total) = rollcall::store::users::list(&app.db, &app.tenant_id, &exact, View::Tenant)
+        .await
+        .unwrap();
+    assert_eq!(total, 7);
+    let api = app.admin(&token, Method::GET, "/users?count=2", None).await;
+    assert_eq!(api.body["totalResults"], 7, "the admin API counts exactly");
+}
