@@ -145,7 +145,8 @@ impl Browser {
     /// Clicks the element; found again if the page replaced it meanwhile (a navigation or
     /// an htmx swap still settling).
     async fn click(&self, selector: &str) {
-        for _ in 0..20 {
+        let mut last = None;
+        for _ in 0..30 {
             let element = self.css(selector).await;
             // Centred, so that the sticky Save bar never covers it.
             let _ = self
@@ -157,31 +158,29 @@ impl Browser {
                 .await;
             match element.click().await {
                 Ok(()) => return,
-                Err(fantoccini::error::CmdError::Standard(e))
-                    if e.error == fantoccini::error::ErrorStatus::StaleElementReference =>
-                {
+                Err(e) => {
+                    last = Some(e);
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
-                Err(e) => panic!("click {selector}: {e}"),
             }
         }
-        panic!("{selector} kept going stale");
+        panic!("click {selector}: {last:?}");
     }
 
-    /// The element's text; found again if the page replaced it meanwhile.
+    /// The element's text; found again if the page replaced it meanwhile (a navigation in
+    /// progress answers "stale element" or "node does not belong to the document").
     async fn text(&self, selector: &str) -> String {
+        let mut last = None;
         for _ in 0..50 {
             match self.css(selector).await.text().await {
                 Ok(text) => return text,
-                Err(fantoccini::error::CmdError::Standard(e))
-                    if e.error == fantoccini::error::ErrorStatus::StaleElementReference =>
-                {
+                Err(e) => {
+                    last = Some(e);
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
-                Err(e) => panic!("text of {selector}: {e}"),
             }
         }
-        panic!("{selector} kept going stale");
+        panic!("text of {selector}: {last:?}");
     }
 
     /// Whether the element is disabled now (read fresh: htmx swaps elements).
