@@ -30,3 +30,12 @@ pub fn index(name: &str, table: &str, columns: &[&str], unique: bool) -> IndexCr
     }
     stmt.to_owned()
 }
+
+/// A foreign key from `table.column` to `target.id`, deleting with its target.
+pub fn fk(table: &str, column: &str, target: &str) -> ForeignKeyCreateStatement {
+    ForeignKey::create()
+        .from(id(table), id(column))
+        .to(id(target), id("id"))
+        .on_delete(ForeignKeyAction::Cascade)
+        .to_owned()
+}

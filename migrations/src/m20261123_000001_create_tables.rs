@@ -7,7 +7,7 @@
 
 use sea_orm_migration::prelude::*;
 
-use crate::columns::{big, id, index, text, text_null};
+use crate::columns::{big, fk, id, index, text, text_null};
 
 pub struct Migration;
 
@@ -15,14 +15,6 @@ impl MigrationName for Migration {
     fn name(&self) -> &str {
         "m20261123_000001_create_tables"
     }
-}
-
-fn fk(table: &str, column: &str, target: &str) -> ForeignKeyCreateStatement {
-    ForeignKey::create()
-        .from(id(table), id(column))
-        .to(id(target), id("id"))
-        .on_delete(ForeignKeyAction::Cascade)
-        .to_owned()
 }
 
 #[sea_orm_migration::async_trait::async_trait]

@@ -226,6 +226,19 @@ impl Browser {
             .to_string()
     }
 
+    /// Signs `user_id` (named `user_name`) in with a one-time link: open it, click Sign in.
+    async fn sign_in_with_link(&self, served: &Served, user_id: &str, user_name: &str) {
+        let secret = link(&served.app, user_id).await;
+        self.go(&format!(
+            "{}/console/sign-in/link?token={secret}",
+            served.base
+        ))
+        .await;
+        self.click("button[type=submit]").await;
+        self.wait_for_text(&format!("Signed in as {user_name}"))
+            .await;
+    }
+
     /// Saves the screen as `name`.png when `ROLLCALL_SCREENSHOTS` names a folder.
     async fn screenshot(&self, name: &str) {
         let png = self.client.screenshot().await.expect("screenshot");
@@ -283,14 +296,7 @@ async fn an_admin_signs_in_with_a_link_finds_edits_archives_and_deletes() {
     let b = browser().await;
 
     // Break-glass sign-in: the link shows a button; the click signs in.
-    let secret = link(app, &boss).await;
-    b.go(&format!(
-        "{}/console/sign-in/link?token={secret}",
-        served.base
-    ))
-    .await;
-    b.click("button[type=submit]").await;
-    b.wait_for_text("Signed in as boss").await;
+    b.sign_in_with_link(&served, &boss, "boss").await;
     assert_eq!(b.path().await, "/console/users");
     b.screenshot("users").await;
 
@@ -510,14 +516,7 @@ async fn an_admin_uploads_a_file_and_creates_users_from_a_template() {
     .await
     .assert_admin_ok(200);
     let b = browser().await;
-    let secret = link(app, &boss).await;
-    b.go(&format!(
-        "{}/console/sign-in/link?token={secret}",
-        served.base
-    ))
-    .await;
-    b.click("button[type=submit]").await;
-    b.wait_for_text("Signed in as boss").await;
+    b.sign_in_with_link(&served, &boss, "boss").await;
 
     // Upload: a file with an error, every error listed; then the fixed file, saved.
     let files = tempfile::tempdir().expect("dir");

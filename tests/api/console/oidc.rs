@@ -22,8 +22,9 @@ pub async fn configure(app: &TestApp, token: &str, provider: &Provider) {
     .assert_admin_ok(200);
 }
 
-/// Runs a sign-in as a browser would: start, the provider's authorization, the callback.
-async fn sign_in_through(app: &TestApp, provider: &Provider) -> TestResponse {
+/// A sign-in's first two legs, as a browser goes: start, then the provider's
+/// authorization; answers the callback path the provider sends the browser back to.
+async fn callback_path(app: &TestApp, provider: &Provider) -> String {
     let start = app
         .dispatch(
             "",
@@ -55,6 +56,12 @@ async fn sign_in_through(app: &TestApp, provider: &Provider) -> TestResponse {
         path.starts_with("/console/sign-in/oidc/callback?"),
         "{path}"
     );
+    path
+}
+
+/// Runs a sign-in as a browser would: start, the provider's authorization, the callback.
+async fn sign_in_through(app: &TestApp, provider: &Provider) -> TestResponse {
+    let path = callback_path(app, provider).await;
     app.dispatch("", Method::GET, &path, None, &[]).await
 }
 
@@ -272,20 +279,7 @@ async fn unknown_archived_and_replayed_sign_ins_are_refused() {
     *provider.wrong_nonce.lock().unwrap() = false;
 
     // A callback can be used once.
-    let start = app
-        .dispatch(
-            "",
-            Method::GET,
-            "/console/sign-in/oidc?tenant=acme",
-            None,
-            &[],
-        )
-        .await;
-    let to = start.header("location").unwrap().to_string();
-    let query: HashMap<String, String> =
-        serde_urlencoded::from_str(to.split_once('?').unwrap().1).unwrap();
-    let back = provider.issue(&query).unwrap();
-    let path = format!("/console/{}", back.split_once("/console/").unwrap().1);
+    let path = callback_path(&app, &provider).await;
     assert_eq!(
         app.dispatch("", Method::GET, &path, None, &[])
             .await
