@@ -386,3 +386,89 @@ async fn every_screen_labels_every_control() {
         );
     }
 }
+
+#[tokio::test]
+async fn refusals_of_the_tenant_screens_and_of_a_disabled_tenant() {
+    let app = TestApp::new().await;
+    let (admin_id, token) = app.admin_token("boss", &["Administrator"]).await;
+    let (sup, _) = app.admin_token("sup", &["Supervisor"]).await;
+    let sup_client = sign_in(&app, &sup).await;
+    // The Identity provider screen needs ManageSettings.
+    assert_eq!(
+        sup_client
+            .get("/console/identity-provider")
+            .await
+            .status
+            .as_u16(),
+        403
+    );
+    let r = sup_client
+        .post(
+            "/console/identity-provider",
+            &[
+                ("issuer", "https://login.acme.example"),
+                ("clientId", "rc"),
+                ("clientSecret", "s"),
+                ("action", "save"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status.as_u16(), 403);
+    assert_eq!(
+        app.admin(&token, Method::GET, "/oidc", None).await.body["configured"],
+        false
+    );
+
+    // A user API token for a user that does not exist: refused, nothing created.
+    let client = sign_in(&app, &admin_id).await;
+    let before = app
+        .admin(&token, Method::GET, "/credentials", None)
+        .await
+        .body["items"]
+        .as_array()
+        .unwrap()
+        .len();
+    let r = client
+        .post(
+            "/console/credentials",
+            &[("name", "x"), ("kind", "user"), ("user", "nobody")],
+        )
+        .await;
+    assert_eq!(r.status.as_u16(), 400);
+    assert!(html(&r).contains("no user is named"), "{}", html(&r));
+    assert_eq!(
+        app.admin(&token, Method::GET, "/credentials", None)
+            .await
+            .body["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        before
+    );
+
+    // More users selected than a bulk edit takes.
+    let ids: String = (0..1001).map(|i| format!("id=u{i}&")).collect();
+    let r = client.get(&format!("/console/users/edit?{ids}")).await;
+    assert_eq!(r.status.as_u16(), 400);
+    assert!(html(&r).contains("at most 1000 users"));
+
+    // A disabled tenant: its sessions end, and its links sign nobody in.
+    rollcall::write::tenants::set_disabled(
+        &app.db,
+        &rollcall::domain::audit::Actor::cli(),
+        "acme",
+        true,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        client.get("/console/users").await.header("location"),
+        Some("/console/sign-in?reason=tenant-disabled")
+    );
+    let token_link = super::link(&app, &admin_id).await;
+    let r =
+        super::post_form_anonymous(&app, "/console/sign-in/link", &[("token", &token_link)]).await;
+    assert_eq!(r.status.as_u16(), 403);
+    assert!(html(&r).contains("disabled"));
+    assert!(r.header("set-cookie").is_none());
+}
