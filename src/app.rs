@@ -70,7 +70,7 @@ fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
 pub fn router(state: AppState) -> Router {
     let edge = &state.edge.config;
     let mut routes = Router::new()
-        .nest("/scim/v2", crate::http::scim_routes())
+        .nest("/scim/v2", crate::http::scim_routes(&state))
         .nest("/admin/v1", crate::http::admin::routes())
         .nest("/console", crate::http::console::routes(state.clone()))
         .route(

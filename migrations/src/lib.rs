@@ -11,6 +11,7 @@ mod m20261123_000004_version_settings;
 mod m20261124_000005_tenant_operations;
 mod m20261124_000006_webrtc_fallback;
 mod m20261206_000007_console;
+mod m20261206_000008_provisioning;
 
 /// The ordered list of Rollcall's migrations.
 pub struct Migrator;
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000005_tenant_operations::Migration),
             Box::new(m20261124_000006_webrtc_fallback::Migration),
             Box::new(m20261206_000007_console::Migration),
+            Box::new(m20261206_000008_provisioning::Migration),
         ]
     }
 }

@@ -17,8 +17,9 @@ use axum::routing::{get, post};
 
 use crate::app::AppState;
 
-/// The SCIM routes under `/scim/v2`.
-pub fn scim_routes() -> Router<AppState> {
+/// The SCIM routes under `/scim/v2`, with the layers every SCIM request passes (also those
+/// `/Bulk` dispatches one operation at a time).
+pub fn scim_routes(_state: &AppState) -> Router<AppState> {
     Router::new()
         .route("/Users", get(users::list).post(users::create))
         .route(
