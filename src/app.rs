@@ -77,6 +77,10 @@ pub fn router(state: AppState) -> Router {
             "/console/",
             get(|| async { axum::response::Redirect::to("/console/users") }),
         )
+        .route(
+            "/events/v1/poll",
+            axum::routing::post(crate::http::events::poll),
+        )
         .route("/healthz", get(edge::healthz))
         .route("/readyz", get(edge::readyz));
     if edge.metrics_on_main {

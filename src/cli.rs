@@ -307,7 +307,8 @@ impl From<crate::domain::Error> for CliError {
             | Error::InvalidValue { .. }
             | Error::Forbidden(_)
             | Error::Conflict { .. }
-            | Error::PreconditionFailed => CliError::Refused(err.to_string()),
+            | Error::PreconditionFailed
+            | Error::Held { .. } => CliError::Refused(err.to_string()),
             Error::VersionConflict | Error::Unavailable(_) | Error::Internal(_) => {
                 CliError::Failed(err.to_string())
             }
@@ -684,6 +685,11 @@ async fn serve(target: &Target, args: &ServeArgs) -> Result<(), CliError> {
             }
         });
     }
+    let deliverer = crate::events::Deliverer::new(
+        state.db.clone(),
+        crate::events::DeliveryConfig::new(format!("{}/scim/v2", base_for_log(&state))),
+    );
+    tokio::spawn(deliverer.run(app::shutdown_signal()));
     tracing::info!(%addr, "serving SCIM at {base}/scim/v2", base = base_for_log(&state));
     app::serve(listener, state, args.connection_limits())
         .await

@@ -22,6 +22,7 @@
 pub mod app;
 pub mod cli;
 pub mod domain;
+pub mod events;
 pub mod http;
 pub mod scim;
 pub mod store;

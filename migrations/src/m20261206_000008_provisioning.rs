@@ -1,12 +1,17 @@
 //! Provisioning operations:
 //!
-//! - `groups_tenant_display_name` becomes unique: a group's `displayName` is unique per
+//! - `groups_tenant_display_name_unique` replaces `groups_tenant_display_name`: a group's `displayName` is unique per
 //!   tenant, case-insensitively (`display_name_key` is the folded name). Groups already
 //!   sharing a name are renamed first, deterministically: in each set of groups with one
 //!   folded name, the oldest (by creation time, then id) keeps it and the others become
 //!   `"<name> (2)"`, `"<name> (3)"`, … (the first suffix not taken), each with its version
 //!   raised and an audit row `group.rename_duplicate` saying what it was called before. The
 //!   migration prints one line per rename.
+//! - `users.primary_email_unique`: the primary email's folded key when the tenant's
+//!   `uniquePrimaryEmail` setting is on, else null; the unique index on the primary email
+//!   moves to it (`users_tenant_primary_email_unique`), so turning the setting off or on is one
+//!   statement over the tenant's users. `primary_email_key` stays, always filled, as the
+//!   source the setting copies from.
 //! - `event_receivers`: where a tenant's SCIM events go (RFC 9967 security event tokens):
 //!   pushed to `url` (RFC 8935) or polled (RFC 8936) with the token whose SHA-256 is
 //!   `poll_token_hash`; `secret` signs the tokens (HS256) and is needed in clear for that.
@@ -18,7 +23,8 @@
 //! - `deprovisions`: each deactivation or deletion made by an identity provider's credential,
 //!   for the mass-deprovision brake's count over its window.
 //! - `holds` and `hold_items`: the brake's holds — a credential's deactivations and deletes
-//!   refused until an admin releases them — and the users each would have affected.
+//!   refused until an admin releases them — and the users each would have affected. A
+//!   credential has at most one hold open (`holds_open` over `open_key`, null once released).
 //! - `provisioning_log`: the last SCIM requests of each credential, bounded in number and age.
 
 use sea_orm_migration::prelude::*;
@@ -51,8 +57,19 @@ fn big_null(name: &str) -> ColumnDef {
     ColumnDef::new(id(name)).big_integer().null().to_owned()
 }
 
-fn get<T: TryGetable>(row: &sea_orm_migration::sea_orm::QueryResult, column: &str) -> Result<T, DbErr> {
+fn get<T: TryGetable>(
+    row: &sea_orm_migration::sea_orm::QueryResult,
+    column: &str,
+) -> Result<T, DbErr> {
     row.try_get("", column)
+}
+
+async fn db_execute(manager: &SchemaManager<'_>, sql: &str) -> Result<(), DbErr> {
+    manager
+        .get_connection()
+        .execute_unprepared(sql)
+        .await
+        .map(|_| ())
 }
 
 /// Renames groups sharing a folded display name within a tenant, as the module says.
@@ -160,19 +177,41 @@ async fn rename_duplicate_groups(manager: &SchemaManager<'_>) -> Result<(), DbEr
 
 #[sea_orm_migration::async_trait::async_trait]
 impl MigrationTrait for Migration {
+    /// All or nothing on SQLite too (sea-orm-migration runs SQLite migrations outside a
+    /// transaction by default): a migration stopped half-way would leave the renamed groups
+    /// without their index.
+    fn use_transaction(&self) -> Option<bool> {
+        Some(true)
+    }
+
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         rename_duplicate_groups(manager).await?;
         manager
-            .drop_index(
-                Index::drop()
-                    .name("groups_tenant_display_name")
-                    .table(id("groups"))
+            .alter_table(
+                Table::alter()
+                    .table(id("users"))
+                    .add_column(text_null("primary_email_unique"))
                     .to_owned(),
             )
             .await?;
+        db_execute(manager, "DROP INDEX users_tenant_primary_email").await?;
+        db_execute(
+            manager,
+            "UPDATE users SET primary_email_unique = primary_email_key",
+        )
+        .await?;
         manager
             .create_index(index(
-                "groups_tenant_display_name",
+                "users_tenant_primary_email_unique",
+                "users",
+                &["tenant_id", "primary_email_unique"],
+                true,
+            ))
+            .await?;
+        db_execute(manager, "DROP INDEX groups_tenant_display_name").await?;
+        manager
+            .create_index(index(
+                "groups_tenant_display_name_unique",
                 "groups",
                 &["tenant_id", "display_name_key"],
                 true,
@@ -225,7 +264,11 @@ impl MigrationTrait for Migration {
                     .col(big_null("lease_until_us"))
                     .col(text_null("last_error"))
                     .col(big_null("delivered_us"))
-                    .foreign_key(&mut fk("event_deliveries", "receiver_id", "event_receivers"))
+                    .foreign_key(&mut fk(
+                        "event_deliveries",
+                        "receiver_id",
+                        "event_receivers",
+                    ))
                     .to_owned(),
             )
             .await?;
@@ -235,7 +278,10 @@ impl MigrationTrait for Migration {
                 "event_deliveries_resource",
                 &["receiver_id", "resource_id", "id"][..],
             ),
-            ("event_deliveries_receiver", &["receiver_id", "state", "id"][..]),
+            (
+                "event_deliveries_receiver",
+                &["receiver_id", "state", "id"][..],
+            ),
             ("event_deliveries_jti", &["receiver_id", "jti"][..]),
         ] {
             manager
@@ -271,6 +317,7 @@ impl MigrationTrait for Migration {
                     .col(text("id").primary_key())
                     .col(text("tenant_id"))
                     .col(text("credential_id"))
+                    .col(text_null("open_key"))
                     .col(text("state"))
                     .col(big("threshold"))
                     .col(big("active_users"))
@@ -287,6 +334,16 @@ impl MigrationTrait for Migration {
                 "holds",
                 &["tenant_id", "credential_id", "state"],
                 false,
+            ))
+            .await?;
+        // At most one open hold per credential: `open_key` is the credential id while the
+        // hold is held, null once released.
+        manager
+            .create_index(index(
+                "holds_open",
+                "holds",
+                &["tenant_id", "open_key"],
+                true,
             ))
             .await?;
         manager
@@ -329,8 +386,14 @@ impl MigrationTrait for Migration {
         for (name, columns) in [
             ("provisioning_log_tenant", &["tenant_id", "id"][..]),
             ("provisioning_log_credential", &["credential_id", "id"][..]),
-            ("provisioning_log_status", &["tenant_id", "status", "id"][..]),
-            ("provisioning_log_resource", &["tenant_id", "resource_id", "id"][..]),
+            (
+                "provisioning_log_status",
+                &["tenant_id", "status", "id"][..],
+            ),
+            (
+                "provisioning_log_resource",
+                &["tenant_id", "resource_id", "id"][..],
+            ),
             (
                 "provisioning_log_user_name",
                 &["tenant_id", "user_name_key", "id"][..],
@@ -360,7 +423,7 @@ impl MigrationTrait for Migration {
         manager
             .drop_index(
                 Index::drop()
-                    .name("groups_tenant_display_name")
+                    .name("groups_tenant_display_name_unique")
                     .table(id("groups"))
                     .to_owned(),
             )
@@ -371,6 +434,30 @@ impl MigrationTrait for Migration {
                 "groups",
                 &["tenant_id", "display_name_key"],
                 false,
+            ))
+            .await?;
+        manager
+            .drop_index(
+                Index::drop()
+                    .name("users_tenant_primary_email_unique")
+                    .table(id("users"))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(id("users"))
+                    .drop_column(id("primary_email_unique"))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(index(
+                "users_tenant_primary_email",
+                "users",
+                &["tenant_id", "primary_email_key"],
+                true,
             ))
             .await
     }

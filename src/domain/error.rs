@@ -24,6 +24,8 @@ pub enum Refusal {
     LocalCreationOff,
     /// Act-as-agent access, once granted, is never revoked.
     Irrevocable,
+    /// The brake's hold was already released.
+    AlreadyReleased,
 }
 
 /// What went wrong below the protocol layer.
@@ -55,6 +57,10 @@ pub enum Error {
     /// The caller's If-Match did not match. → 412
     #[error("version mismatch: the resource was modified")]
     PreconditionFailed,
+    /// The mass-deprovision brake holds this credential's deactivations and deletes until
+    /// an admin releases them. → 429 with `Retry-After`
+    #[error("{detail}")]
+    Held { detail: String, retry_after: u64 },
     /// The database cannot be reached, or did not answer in time; nothing was written.
     /// → 503 with `Retry-After`, logged once
     #[error("database unavailable: {0}")]

@@ -29,6 +29,17 @@ pub struct Settings {
     /// Requests per second each of the tenant's credentials may make (bursts up to twice
     /// that); `None` takes the server's `--rate-limit`.
     pub rate_limit: Option<u32>,
+    /// No two users of the tenant share a primary email (compared ignoring case), as the
+    /// contact-centre products require; `/Schemas` advertises `emails` as unique when on.
+    pub unique_primary_email: bool,
+    /// The mass-deprovision brake: one identity provider credential deactivating or deleting
+    /// more than `deprovision_brake_percent` % of the active users (and at least
+    /// `deprovision_brake_minimum` users) within `deprovision_brake_window_minutes` has its
+    /// further deactivations and deletes held until an admin releases them.
+    pub deprovision_brake: bool,
+    pub deprovision_brake_percent: u32,
+    pub deprovision_brake_minimum: u32,
+    pub deprovision_brake_window_minutes: u32,
 }
 
 /// The largest per-tenant `rateLimit`.
@@ -43,6 +54,11 @@ impl Default for Settings {
             provisioning_template_user: None,
             agent_id_start: 1000,
             rate_limit: None,
+            unique_primary_email: true,
+            deprovision_brake: true,
+            deprovision_brake_percent: 10,
+            deprovision_brake_minimum: 50,
+            deprovision_brake_window_minutes: 60,
         }
     }
 }

@@ -11,6 +11,7 @@ use super::catalog::{CatalogKind, Catalogs};
 use super::error::Refusal;
 use super::ownership::CONTACT_CENTRE;
 use super::tenant::Settings;
+use super::windows_zones::WINDOWS_ZONES;
 use super::{Error, Result};
 
 /// Licence types, in canonical spelling.
@@ -527,71 +528,24 @@ pub fn local_descriptive(
     errors
 }
 
-/// Windows time zone ids and the IANA zone CLDR maps each to (its "001" territory), for the
-/// identity providers that send Windows names (Entra ID from on-premises AD).
-const WINDOWS_ZONES: [(&str, &str); 45] = [
-    ("Dateline Standard Time", "Etc/GMT+12"),
-    ("Hawaiian Standard Time", "Pacific/Honolulu"),
-    ("Alaskan Standard Time", "America/Anchorage"),
-    ("Pacific Standard Time", "America/Los_Angeles"),
-    ("US Mountain Standard Time", "America/Phoenix"),
-    ("Mountain Standard Time", "America/Denver"),
-    ("Central America Standard Time", "America/Guatemala"),
-    ("Central Standard Time", "America/Chicago"),
-    ("Canada Central Standard Time", "America/Regina"),
-    ("Mexico Standard Time", "America/Mexico_City"),
-    ("Central Standard Time (Mexico)", "America/Mexico_City"),
-    ("SA Pacific Standard Time", "America/Bogota"),
-    ("Eastern Standard Time", "America/New_York"),
-    ("US Eastern Standard Time", "America/Indianapolis"),
-    ("Atlantic Standard Time", "America/Halifax"),
-    ("Newfoundland Standard Time", "America/St_Johns"),
-    ("E. South America Standard Time", "America/Sao_Paulo"),
-    ("Argentina Standard Time", "America/Buenos_Aires"),
-    ("UTC", "Etc/UTC"),
-    ("GMT Standard Time", "Europe/London"),
-    ("Greenwich Standard Time", "Atlantic/Reykjavik"),
-    ("W. Europe Standard Time", "Europe/Berlin"),
-    ("Central Europe Standard Time", "Europe/Budapest"),
-    ("Romance Standard Time", "Europe/Paris"),
-    ("Central European Standard Time", "Europe/Warsaw"),
-    ("W. Central Africa Standard Time", "Africa/Lagos"),
-    ("GTB Standard Time", "Europe/Bucharest"),
-    ("FLE Standard Time", "Europe/Kiev"),
-    ("Israel Standard Time", "Asia/Jerusalem"),
-    ("South Africa Standard Time", "Africa/Johannesburg"),
-    ("Egypt Standard Time", "Africa/Cairo"),
-    ("Russian Standard Time", "Europe/Moscow"),
-    ("Arab Standard Time", "Asia/Riyadh"),
-    ("Arabian Standard Time", "Asia/Dubai"),
-    ("Pakistan Standard Time", "Asia/Karachi"),
-    ("India Standard Time", "Asia/Calcutta"),
-    ("SE Asia Standard Time", "Asia/Bangkok"),
-    ("China Standard Time", "Asia/Shanghai"),
-    ("Singapore Standard Time", "Asia/Singapore"),
-    ("Tokyo Standard Time", "Asia/Tokyo"),
-    ("Korea Standard Time", "Asia/Seoul"),
-    ("AUS Central Standard Time", "Australia/Darwin"),
-    ("E. Australia Standard Time", "Australia/Brisbane"),
-    ("AUS Eastern Standard Time", "Australia/Sydney"),
-    ("New Zealand Standard Time", "Pacific/Auckland"),
-];
-
-/// The IANA name of a Windows time zone id, if it is one Rollcall knows.
+/// The IANA name of a Windows time zone id (Entra ID sends them for users synchronised from
+/// on-premises AD), by CLDR's whole mapping (the zone of territory "001"), ignoring case.
 pub fn windows_to_iana(name: &str) -> Option<&'static str> {
+    let key = name.to_ascii_lowercase();
     WINDOWS_ZONES
-        .iter()
-        .find(|(windows, _)| windows.eq_ignore_ascii_case(name))
-        .map(|(_, iana)| *iana)
+        .binary_search_by(|(windows, _)| windows.to_ascii_lowercase().as_str().cmp(key.as_str()))
+        .ok()
+        .map(|i| WINDOWS_ZONES[i].1)
 }
 
-/// Normalises descriptive values where they are recognised: a Windows time zone id becomes
-/// its IANA name. Unrecognised values are kept as sent.
-pub fn normalize_descriptive(doc: &mut Map<String, Value>) {
-    if let Some(Value::String(tz)) = doc.get_mut("timezone")
-        && let Some(iana) = windows_to_iana(tz)
-    {
-        *tz = iana.to_string();
+/// The IANA zone a stored `timezone` stands for: itself when it is an IANA name, its CLDR
+/// zone when it is a Windows id, else none. The stored value stays as the identity
+/// provider sent it; this is the derived value the admin view shows.
+pub fn iana_timezone(tz: &str) -> Option<String> {
+    if is_iana_timezone(tz) {
+        Some(tz.to_string())
+    } else {
+        windows_to_iana(tz).map(str::to_string)
     }
 }
 
@@ -600,11 +554,11 @@ pub fn normalize_descriptive(doc: &mut Map<String, Value>) {
 pub fn unrecognised(doc: &Map<String, Value>) -> Vec<(String, String)> {
     let mut flags = Vec::new();
     if let Some(tz) = doc.get("timezone").and_then(Value::as_str)
-        && !is_iana_timezone(tz)
+        && iana_timezone(tz).is_none()
     {
         flags.push((
             "timezone".into(),
-            format!("{tz:?} is not an IANA time zone name"),
+            format!("{tz:?} is neither an IANA time zone name nor a Windows time zone id"),
         ));
     }
     if let Some(Value::Object(name)) = doc.get("name") {

@@ -9,9 +9,9 @@ use super::extract::{BaseUrl, ScimJson};
 use crate::app::AppState;
 use crate::domain::catalog::CatalogKind;
 use crate::scim::list::{ListParams, MAX_PAGE, Page, list_response};
-use crate::scim::schema::schema_json;
+use crate::scim::schema::{TenantSchema, schema_json};
 use crate::scim::{ScimError, ScimResult};
-use crate::store::catalog;
+use crate::store::{catalog, tenants};
 
 /// The largest request body accepted, in bytes (advertised as `bulk.maxPayloadSize`).
 pub const MAX_BODY: usize = 1024 * 1024;
@@ -104,15 +104,24 @@ pub async fn resource_type(
         .ok_or_else(|| ScimError::not_found(format!("resource type {id} not found")))
 }
 
-/// The security profiles an authenticated caller's tenant offers (`canonicalValues`).
-async fn security_profiles(state: &AppState, tenant: Option<String>) -> Vec<String> {
+/// What an authenticated caller's tenant changes in the schemas: its security profiles
+/// (`canonicalValues`) and its primary-email uniqueness. Without a tenant, the defaults.
+async fn tenant_schema(state: &AppState, tenant: Option<String>) -> TenantSchema {
     let Some(tenant_id) = tenant else {
-        return Vec::new();
+        return TenantSchema::default();
     };
-    catalog::load(&state.db, &tenant_id)
+    let security_profiles = catalog::load(&state.db, &tenant_id)
         .await
         .map(|c| c.names(CatalogKind::SecurityProfile))
-        .unwrap_or_default()
+        .unwrap_or_default();
+    let unique_primary_email = tenants::settings(&state.db, &tenant_id)
+        .await
+        .map(|s| s.unique_primary_email)
+        .unwrap_or(TenantSchema::default().unique_primary_email);
+    TenantSchema {
+        security_profiles,
+        unique_primary_email,
+    }
 }
 
 /// `GET /Schemas`
@@ -121,11 +130,11 @@ pub async fn schemas(
     BaseUrl(base): BaseUrl,
     OptionalTenant(tenant): OptionalTenant,
 ) -> ScimJson {
-    let profiles = security_profiles(&state, tenant).await;
+    let tenant = tenant_schema(&state, tenant).await;
     let all: Vec<Value> = state
         .registry
         .schemas()
-        .map(|s| schema_json(s, &base, &profiles))
+        .map(|s| schema_json(s, &base, &tenant))
         .collect();
     let total = all.len() as u64;
     ScimJson::ok(list_response(
@@ -145,11 +154,11 @@ pub async fn schema(
     Path(id): Path<String>,
     OptionalTenant(tenant): OptionalTenant,
 ) -> ScimResult<ScimJson> {
-    let profiles = security_profiles(&state, tenant).await;
+    let tenant = tenant_schema(&state, tenant).await;
     state
         .registry
         .schemas()
         .find(|s| s.id.eq_ignore_ascii_case(&id))
-        .map(|s| ScimJson::ok(schema_json(s, &base, &profiles)))
+        .map(|s| ScimJson::ok(schema_json(s, &base, &tenant)))
         .ok_or_else(|| ScimError::not_found(format!("schema {id} not found")))
 }

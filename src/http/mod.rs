@@ -7,6 +7,7 @@ pub mod console;
 pub mod discovery;
 pub mod edge;
 pub mod error;
+pub mod events;
 pub mod extract;
 pub mod groups;
 pub mod search;

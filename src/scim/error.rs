@@ -147,7 +147,8 @@ impl From<domain::Error> for ScimError {
                 | Refusal::NotArchived
                 | Refusal::HoldsCredentials
                 | Refusal::LocalCreationOff
-                | Refusal::Irrevocable => ScimError::new(409, None, detail),
+                | Refusal::Irrevocable
+                | Refusal::AlreadyReleased => ScimError::new(409, None, detail),
             },
             domain::Error::VersionConflict => ScimError::new(
                 409,
@@ -159,6 +160,10 @@ impl From<domain::Error> for ScimError {
                 None,
                 "If-Match does not match the resource's current version",
             ),
+            domain::Error::Held {
+                detail,
+                retry_after,
+            } => ScimError::too_many_requests(retry_after, detail),
             domain::Error::Unavailable(cause) => ScimError::unavailable(cause),
             domain::Error::Internal(cause) => ScimError {
                 cause: Some(cause),

@@ -269,7 +269,28 @@ fn parse_attribute(json: &Value) -> Result<Attribute, String> {
 
 /// The `/Schemas` representation of a schema with `meta.location` made absolute and the
 /// tenant's security profiles as `canonicalValues`.
-pub fn schema_json(schema: &Schema, base: &str, security_profiles: &[String]) -> Value {
+/// What a tenant changes in the schemas it is shown: the security profiles of its catalog
+/// (`canonicalValues`), and whether its users' primary emails are unique.
+#[derive(Debug, Clone)]
+pub struct TenantSchema {
+    pub security_profiles: Vec<String>,
+    pub unique_primary_email: bool,
+}
+
+impl Default for TenantSchema {
+    /// What a caller without a tenant is shown: no catalog, the settings' defaults.
+    fn default() -> Self {
+        TenantSchema {
+            security_profiles: Vec::new(),
+            unique_primary_email: crate::domain::tenant::Settings::default().unique_primary_email,
+        }
+    }
+}
+
+/// A schema as served to a tenant: its `meta.location` under `base`, and the tenant's
+/// values (see [`TenantSchema`]).
+pub fn schema_json(schema: &Schema, base: &str, tenant: &TenantSchema) -> Value {
+    let security_profiles = &tenant.security_profiles;
     let mut json = schema.json.clone();
     if let Some(meta) = json.get_mut("meta").and_then(Value::as_object_mut) {
         meta.insert(
@@ -305,6 +326,31 @@ pub fn schema_json(schema: &Schema, base: &str, security_profiles: &[String]) ->
                 }
             }
         }
+    }
+    if schema.id == crate::scim::USER_SCHEMA
+        && let Some(emails) = json
+            .get_mut("attributes")
+            .and_then(Value::as_array_mut)
+            .and_then(|attrs| {
+                attrs
+                    .iter_mut()
+                    .find(|a| a.get("name").and_then(Value::as_str) == Some("emails"))
+            })
+            .and_then(Value::as_object_mut)
+    {
+        let (uniqueness, description) = if tenant.unique_primary_email {
+            (
+                "server",
+                "Email addresses of the user. The primary address (the one marked primary, else the first) is unique within the tenant, ignoring case: a second user with it is refused with 409 uniqueness.",
+            )
+        } else {
+            (
+                "none",
+                "Email addresses of the user. Several users may share an address in this tenant.",
+            )
+        };
+        emails.insert("uniqueness".into(), uniqueness.into());
+        emails.insert("description".into(), description.into());
     }
     json
 }

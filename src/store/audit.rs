@@ -1,4 +1,5 @@
-//! Audit log rows: written in the same transaction as the change they record.
+//! Audit log rows: written in the same transaction as the change they record, together with
+//! the SCIM events the change emits (`events::append`).
 
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
@@ -30,7 +31,7 @@ pub async fn record(db: &impl ConnectionTrait, entry: &Entry) -> Result<()> {
     .exec_without_returning(db)
     .await
     .map_err(|e| sql_err(e, "audit record"))?;
-    Ok(())
+    super::events::append(db, std::slice::from_ref(entry)).await
 }
 
 /// Appends many audit records in multi-row statements (an upload's), inside the caller's
@@ -62,7 +63,7 @@ pub async fn record_many(db: &impl ConnectionTrait, entries: &[Entry]) -> Result
             .await
             .map_err(|e| sql_err(e, "audit record"))?;
     }
-    Ok(())
+    super::events::append(db, entries).await
 }
 
 /// Which records to list.

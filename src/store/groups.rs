@@ -14,7 +14,7 @@ use serde_json::{Map, Value};
 
 use super::entity::{group_members, groups, users};
 use super::filter::{Table, condition, order_by};
-use super::{audit, chunk_len, now_us, rows_per_insert, sql_err};
+use super::{audit, chunk_len, now_us, rows_per_insert, sql_err, unique_err};
 use crate::domain::audit::Entry;
 use crate::domain::filter::ListQuery;
 use crate::domain::group::{Group, Member, MemberType};
@@ -36,6 +36,21 @@ fn to_domain(m: groups::Model) -> Result<Group> {
 
 fn data(group: &Group) -> Result<String> {
     serde_json::to_string(&group.attributes).map_err(|e| Error::Internal(e.to_string()))
+}
+
+/// A unique violation of a group write: its `displayName` is another group's, compared
+/// case-insensitively (`groups_tenant_display_name`).
+fn name_taken(group: &Group) -> impl Fn(sea_orm::DbErr) -> Error + '_ {
+    move |e| {
+        unique_err(
+            e,
+            "displayName",
+            format!(
+                "a group named {:?} already exists (group names are unique, ignoring case)",
+                group.display_name()
+            ),
+        )
+    }
 }
 
 /// A change to a group's membership.
@@ -68,7 +83,7 @@ pub async fn insert(
     })
     .exec_without_returning(&txn)
     .await
-    .map_err(|e| sql_err(e, "group"))?;
+    .map_err(name_taken(group))?;
     add_members(&txn, &group.tenant_id, &group.id, members).await?;
     audit::record(&txn, entry).await?;
     txn.commit().await.map_err(|e| sql_err(e, "group"))
@@ -106,7 +121,7 @@ pub async fn update(
         .filter(groups::Column::Version.eq(expected_version))
         .exec(&txn)
         .await
-        .map_err(|e| sql_err(e, "group"))?;
+        .map_err(name_taken(group))?;
     if result.rows_affected == 0 {
         return Err(Error::VersionConflict);
     }

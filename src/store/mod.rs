@@ -3,10 +3,12 @@
 //! into the domain's uniqueness error.
 
 pub mod audit;
+pub mod brake;
 pub mod catalog;
 pub mod console;
 pub mod credentials;
 pub mod entity;
+pub mod events;
 pub mod filter;
 pub mod groups;
 pub mod tenants;

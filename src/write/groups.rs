@@ -21,6 +21,9 @@ fn changes_of(
 ) -> Map<String, Value> {
     let mut changes = diff(before.map(|g| &g.attributes), after.map(|g| &g.attributes));
     for m in members {
+        if matches!(m, Membership::Add(ids) | Membership::Remove(ids) if ids.is_empty()) {
+            continue;
+        }
         let (key, ids) = match m {
             Membership::Add(ids) => ("members.added", serde_json::json!(ids)),
             Membership::Remove(ids) => ("members.removed", serde_json::json!(ids)),
@@ -54,7 +57,7 @@ pub async fn create(
         "group.create",
         "group",
         &group.id,
-        changes_of(None, Some(&group), &[]),
+        changes_of(None, Some(&group), &[Membership::Add(members.clone())]),
     );
     retry(|| store_groups::insert(db, &group, &members, &entry)).await?;
     Ok(group)
@@ -103,7 +106,17 @@ async fn memberships(
         changes.push(match op {
             MemberOp::Add(ids) => Membership::Add(ids),
             MemberOp::Remove(ids) => Membership::Remove(ids),
-            MemberOp::RemoveAll => Membership::RemoveAll,
+            // Removing every member names them, so the audit record and the `feed:remove`
+            // events say who left.
+            MemberOp::RemoveAll => Membership::Remove(
+                store_groups::members(db, &group.tenant_id, std::slice::from_ref(&group.id))
+                    .await?
+                    .remove(&group.id)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|m| m.id)
+                    .collect(),
+            ),
             MemberOp::RemoveWhere(filter) => {
                 let members =
                     store_groups::members(db, &group.tenant_id, std::slice::from_ref(&group.id))

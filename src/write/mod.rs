@@ -25,11 +25,13 @@
 //! they would — and then rolls its transaction back instead of committing. Its answer is the
 //! real run's answer; nothing is stored, audited or visible to anyone else.
 
+pub mod brake;
 pub mod catalogs;
 pub mod credentials;
 pub mod groups;
 pub mod guard;
 pub mod oidc;
+pub mod receivers;
 pub mod settings;
 pub mod tenants;
 pub mod users;

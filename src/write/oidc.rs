@@ -21,7 +21,7 @@ pub struct OidcInput {
 }
 
 /// Whether `host` is this machine (plain http is allowed only there).
-fn is_loopback(host: &str) -> bool {
+pub(crate) fn is_loopback(host: &str) -> bool {
     let host = host.trim_start_matches('[').trim_end_matches(']');
     host.eq_ignore_ascii_case("localhost")
         || host

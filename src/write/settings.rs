@@ -60,6 +60,24 @@ where
                 ),
             ));
         }
+        if !(1..=100).contains(&next.deprovision_brake_percent) {
+            return Err(Error::invalid(
+                "deprovisionBrakePercent",
+                "deprovisionBrakePercent must be a percentage from 1 to 100",
+            ));
+        }
+        if !(1..=1_000_000).contains(&next.deprovision_brake_minimum) {
+            return Err(Error::invalid(
+                "deprovisionBrakeMinimum",
+                "deprovisionBrakeMinimum must be a number of users from 1 to 1000000",
+            ));
+        }
+        if !(1..=10_080).contains(&next.deprovision_brake_window_minutes) {
+            return Err(Error::invalid(
+                "deprovisionBrakeWindowMinutes",
+                "deprovisionBrakeWindowMinutes must be from 1 to 10080 minutes (a week)",
+            ));
+        }
         if next == current {
             return Ok((current, version));
         }
@@ -72,6 +90,9 @@ where
                 "provisioningTemplateUser",
                 format!("provisioningTemplateUser {template} is not a user of this tenant"),
             ));
+        }
+        if next.unique_primary_email != current.unique_primary_email {
+            users::set_email_uniqueness(&txn, tenant_id, next.unique_primary_email).await?;
         }
         let attempt = tenants::set_settings(&txn, tenant_id, &next, version).await;
         match attempt {

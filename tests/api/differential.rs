@@ -255,7 +255,7 @@ async fn run(seed: u64, users: usize, filters: usize) {
             modified_us: BASE_US + (rng.below(6) as i64) * 1_000_000,
             attributes: random_doc(&mut rng, n),
         };
-        store_users::insert(&app.db, &user)
+        store_users::insert(&app.db, &user, true)
             .await
             .expect("insert user");
         stored.push(user);

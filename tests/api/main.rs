@@ -5,6 +5,7 @@
 mod harness;
 
 mod admin;
+mod brake;
 mod cli;
 mod concurrency;
 mod console;
@@ -13,10 +14,12 @@ mod differential;
 mod discovery;
 mod domain;
 mod edge;
+mod events;
 mod explain;
 mod fuzz;
 mod groups;
 mod idp;
+mod idp_fixes;
 mod import;
 mod limits;
 mod logging;

@@ -81,6 +81,8 @@ error_codes! {
     LocalCreationOff = 409, "local_creation_off";
     /// Act-as-agent access, once granted, is never revoked.
     Irrevocable = 409, "irrevocable";
+    /// The brake's hold was already released.
+    AlreadyReleased = 409, "already_released";
     /// The request body stopped arriving before the body timeout.
     RequestTimeout = 408, "request_timeout";
     /// If-Match does not match the current version.
@@ -174,6 +176,7 @@ fn refusal_code(refusal: Refusal) -> Code {
         Refusal::HoldsCredentials => Code::HoldsCredentials,
         Refusal::LocalCreationOff => Code::LocalCreationOff,
         Refusal::Irrevocable => Code::Irrevocable,
+        Refusal::AlreadyReleased => Code::AlreadyReleased,
     }
 }
 
@@ -203,6 +206,10 @@ impl From<domain::Error> for AdminError {
                 Code::PreconditionFailed,
                 "If-Match does not match the current version",
             ),
+            domain::Error::Held {
+                detail,
+                retry_after,
+            } => ScimError::too_many_requests(retry_after, detail).into(),
             domain::Error::Unavailable(cause) => ScimError::unavailable(cause).into(),
             domain::Error::Internal(cause) => AdminError {
                 cause: Some(cause),
@@ -313,6 +320,7 @@ mod tests {
             Refusal::HoldsCredentials,
             Refusal::LocalCreationOff,
             Refusal::Irrevocable,
+            Refusal::AlreadyReleased,
         ] {
             assert_eq!(refusal_code(refusal).status(), 409, "{refusal:?}");
         }

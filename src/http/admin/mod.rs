@@ -12,6 +12,7 @@ pub mod bulk;
 pub mod catalogs;
 pub mod credentials;
 pub mod error;
+pub mod events;
 pub mod import;
 pub mod oidc;
 pub mod openapi;

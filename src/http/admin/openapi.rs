@@ -183,6 +183,10 @@ fn user_schemas(schema: &ResourceSchema) -> (Value, Value) {
         ),
         ("version", json!({"type": "string"})),
         (
+            "timezoneIana",
+            json!({"type": ["string", "null"], "description": "the IANA zone the stored timezone stands for (a Windows id mapped by CLDR); null when unrecognised"}),
+        ),
+        (
             "groups",
             json!({"type": "array", "items": {"type": "object", "properties": {"id": {"type": "string"}, "displayName": {"type": ["string", "null"]}}}}),
         ),
@@ -221,7 +225,7 @@ fn schemas(state: &AppState) -> Value {
     let row_error = json!({"type": "object", "properties": {
         "row": {"type": "integer"}, "column": {"type": ["string", "null"]}, "value": {"type": ["string", "null"]}, "message": {"type": "string"}
     }, "required": ["row", "column", "value", "message"]});
-    json!({
+    let mut schemas = json!({
         "Error": {"type": "object", "properties": {
             "error": {"type": "string", "enum": codes},
             "detail": {"type": "string"},
@@ -273,6 +277,9 @@ fn schemas(state: &AppState) -> Value {
             "idpManaged": {"type": "boolean"}, "agentHierarchyRequired": {"type": "boolean"},
             "directToAgentDialling": {"type": "boolean"}, "provisioningTemplateUser": {"type": ["string", "null"]},
             "agentIdStart": {"type": "integer"}, "rateLimit": {"type": ["integer", "null"], "minimum": 1},
+            "uniquePrimaryEmail": {"type": "boolean"},
+            "deprovisionBrake": {"type": "boolean"}, "deprovisionBrakePercent": {"type": "integer", "minimum": 1, "maximum": 100},
+            "deprovisionBrakeMinimum": {"type": "integer", "minimum": 1}, "deprovisionBrakeWindowMinutes": {"type": "integer", "minimum": 1, "maximum": 10080},
             "dryRun": {"type": "boolean"}
         }},
         "Credential": {"type": "object", "properties": {
@@ -311,6 +318,50 @@ fn schemas(state: &AppState) -> Value {
             }, "required": ["id", "at", "actor", "action", "target"]}}
         }, "required": ["totalResults", "startIndex", "itemsPerPage", "items"]},
         "OpenApi": {"type": "object", "properties": {"openapi": {"type": "string"}, "paths": {"type": "object"}}, "required": ["openapi", "paths"]}
+    });
+    if let (Some(all), Value::Object(more)) = (schemas.as_object_mut(), event_schemas()) {
+        all.extend(more);
+    }
+    schemas
+}
+
+/// The schemas of the event receivers and the brake's holds.
+fn event_schemas() -> Value {
+    json!({
+        "Receiver": {"type": "object", "properties": {
+            "id": {"type": "string"}, "delivery": {"type": "string", "enum": ["push", "poll"]}, "url": {"type": ["string", "null"]},
+            "events": {"type": "array", "items": {"type": "string"}}, "description": {"type": ["string", "null"]},
+            "version": {"type": "integer"}, "created": {"type": "string"}, "lastModified": {"type": "string"},
+            "deliveries": {"type": "object", "properties": {"pending": {"type": "integer"}, "delivered": {"type": "integer"}, "dead": {"type": "integer"}}},
+            "secret": {"type": "string", "description": "the HS256 signing key; answered once"},
+            "pollToken": {"type": "string", "description": "a poll receiver's bearer token for POST /events/v1/poll; answered once"}
+        }, "required": ["id", "delivery", "events", "version", "deliveries"]},
+        "ReceiverInput": {"type": "object", "properties": {
+            "url": {"type": ["string", "null"]}, "delivery": {"type": "string", "enum": ["push", "poll"]},
+            "events": {"type": ["array", "null"], "items": {"type": "string"}}, "description": {"type": ["string", "null"], "maxLength": 500},
+            "rotateSecret": {"type": "boolean"}
+        }, "additionalProperties": false},
+        "ReceiverList": {"type": "object", "properties": {"items": {"type": "array", "items": reference("Receiver")}}, "required": ["items"]},
+        "DeliveryPage": {"type": "object", "properties": {
+            "totalResults": {"type": "integer"}, "startIndex": {"type": "integer"},
+            "items": {"type": "array", "items": {"type": "object", "properties": {
+                "jti": {"type": "string"}, "event": {"type": "string"}, "resource": {"type": "string"}, "state": {"type": "string"},
+                "attempts": {"type": "integer"}, "created": {"type": "string"}, "nextAttempt": {"type": ["string", "null"]},
+                "delivered": {"type": ["string", "null"]}, "lastError": {"type": ["string", "null"]}
+            }, "required": ["jti", "event", "resource", "state", "attempts"]}}
+        }, "required": ["totalResults", "startIndex", "items"]},
+        "Redelivered": {"type": "object", "properties": {"redelivered": {"type": "integer"}}, "required": ["redelivered"]},
+        "Hold": {"type": "object", "properties": {
+            "id": {"type": "string"}, "credential": {"type": "string"}, "state": {"type": "string", "enum": ["held", "released"]},
+            "threshold": {"type": "integer"}, "activeUsers": {"type": "integer"}, "created": {"type": "string"},
+            "released": {"type": ["string", "null"]}, "releasedBy": {"type": ["string", "null"]},
+            "users": {"type": "array", "items": {"type": "object", "properties": {
+                "id": {"type": "string"}, "userName": {"type": ["string", "null"]}, "displayName": {"type": ["string", "null"]},
+                "operation": {"type": "string", "enum": ["deactivate", "delete"]}, "firstAttempt": {"type": "string"},
+                "lastAttempt": {"type": "string"}, "attempts": {"type": "integer"}
+            }, "required": ["id", "operation", "attempts"]}}
+        }, "required": ["id", "credential", "state", "threshold", "users"]},
+        "HoldList": {"type": "object", "properties": {"items": {"type": "array", "items": reference("Hold")}}, "required": ["items"]},
     })
 }
 

@@ -10,7 +10,9 @@ use axum::routing::{MethodFilter, MethodRouter, on};
 
 use super::auth::AdminAuth;
 use super::{AdminBody, DryRun};
-use super::{audit, bulk, catalogs, credentials, import, oidc, openapi, settings, template, users};
+use super::{
+    audit, bulk, catalogs, credentials, events, import, oidc, openapi, settings, template, users,
+};
 use crate::app::AppState;
 use crate::domain::catalog::CatalogKind;
 use crate::http::extract::QueryMap;
@@ -376,6 +378,70 @@ pub fn table() -> Vec<Route> {
             ])
             .answers(200, Json("AuditPage"))
             .errors(&[400, 403]),
+        Route::new(Method::GET, "/event-receivers", events::list)
+            .doc("The tenant's SCIM event receivers, with their delivery counts", "ManageSettings")
+            .answers(200, Json("ReceiverList"))
+            .errors(&[403]),
+        Route::new(Method::POST, "/event-receivers", events::create)
+            .doc(
+                "Register an event receiver: {url} to push to (https; http only on loopback) or {delivery: poll}; events (names or prefixes, default all), description. The signing secret (HS256) and a poll receiver's pollToken are answered once",
+                "ManageSettings",
+            )
+            .json("ReceiverInput")
+            .answers(201, Json("Receiver"))
+            .errors(&[400, 403]),
+        Route::new(Method::GET, "/event-receivers/{id}", events::get)
+            .doc("One event receiver", "ManageSettings")
+            .answers(200, Json("Receiver"))
+            .errors(&[403, 404]),
+        Route::new(Method::PATCH, "/event-receivers/{id}", events::patch)
+            .doc(
+                "Change an event receiver: url, events, description; rotateSecret: true answers new secrets once (If-Match: its version)",
+                "ManageSettings",
+            )
+            .json("ReceiverInput")
+            .answers(200, Json("Receiver"))
+            .errors(&[400, 403, 404, 412]),
+        Route::new(Method::DELETE, "/event-receivers/{id}", events::delete)
+            .doc("Delete an event receiver and its undelivered events", "ManageSettings")
+            .answers(204, Empty)
+            .errors(&[403, 404]),
+        Route::new(Method::GET, "/event-receivers/{id}/deliveries", events::deliveries)
+            .doc("A receiver's events in order, with attempts and last error; state=dead lists the dead letters", "ManageSettings")
+            .query(&[
+                Param {
+                    name: "state",
+                    kind: "string",
+                    description: "pending, delivered or dead",
+                },
+                LIST[5].clone(),
+                LIST[6].clone(),
+            ])
+            .answers(200, Json("DeliveryPage"))
+            .errors(&[400, 403, 404]),
+        Route::new(Method::POST, "/event-receivers/{id}/redeliver", events::redeliver)
+            .doc("Put a receiver's dead deliveries back in line", "ManageSettings")
+            .answers(200, Json("Redelivered"))
+            .errors(&[403, 404]),
+        Route::new(Method::GET, "/holds", events::holds)
+            .doc(
+                "The mass-deprovision brake's holds, newest first, with the users each keeps from being deactivated or deleted",
+                "ViewUsers",
+            )
+            .query(&[Param {
+                name: "state",
+                kind: "string",
+                description: "held or released",
+            }])
+            .answers(200, Json("HoldList"))
+            .errors(&[400, 403]),
+        Route::new(Method::POST, "/holds/{id}/release", events::release)
+            .doc(
+                "Release a hold: the identity provider's retries of the held users go through, and a new count starts",
+                "ArchiveUser, DeleteUser",
+            )
+            .answers(200, Json("Hold"))
+            .errors(&[403, 404, 409]),
         Route::new(Method::GET, "/openapi.json", openapi::document)
             .doc("This document (public: it describes, it does not reveal)", "none")
             .answers(200, Json("OpenApi")),

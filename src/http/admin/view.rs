@@ -110,6 +110,13 @@ pub fn render(
             editable.insert(va.name.to_string(), verdict);
         }
     }
+    if let Some(tz) = user.attributes.get("timezone").and_then(Value::as_str) {
+        // Stored as the identity provider sent it; the IANA zone it stands for, derived.
+        out.insert(
+            "timezoneIana".into(),
+            crate::domain::validation::iana_timezone(tz).map_or(Value::Null, Value::String),
+        );
+    }
     out.entry("telephonyRegion")
         .or_insert(Value::String(DEFAULT_REGION.into()));
     out.insert("active".into(), Value::Bool(user.active()));

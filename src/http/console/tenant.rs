@@ -33,6 +33,11 @@ fn setting_label(key: &str) -> &str {
         "provisioningTemplateUser" => "Provisioning template user (user id)",
         "agentIdStart" => "First agent ID",
         "rateLimit" => "Requests per second per credential (empty: the server's default)",
+        "uniquePrimaryEmail" => "Each user's primary email is unique",
+        "deprovisionBrake" => "Hold mass deactivations from the identity provider",
+        "deprovisionBrakePercent" => "Brake: share of active users (%)",
+        "deprovisionBrakeMinimum" => "Brake: at least this many users",
+        "deprovisionBrakeWindowMinutes" => "Brake: within this many minutes",
         other => other,
     }
 }

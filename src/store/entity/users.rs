@@ -22,6 +22,7 @@ pub struct Model {
     pub agent_id: Option<String>,
     pub personal_phone: Option<String>,
     pub primary_email_key: Option<String>,
+    pub primary_email_unique: Option<String>,
     pub webrtc_fallback: Option<String>,
 }
 

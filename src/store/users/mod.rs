@@ -76,15 +76,21 @@ fn uniqueness(user: &User) -> impl Fn(sea_orm::DbErr) -> Error + '_ {
 /// (case-insensitively), primary email, agent id, personal number or WebRTC fallback number is
 /// a uniqueness error.
 #[tracing::instrument(skip_all, err(level = "debug"))]
-pub async fn insert(txn: &impl ConnectionTrait, user: &User) -> Result<()> {
-    users::Entity::insert(new_row(user)?)
+pub async fn insert(txn: &impl ConnectionTrait, user: &User, unique_email: bool) -> Result<()> {
+    users::Entity::insert(new_row(user, unique_email)?)
         .exec_without_returning(txn)
         .await
         .map_err(uniqueness(user))?;
     write_index(txn, user).await
 }
 
-fn new_row(user: &User) -> Result<users::ActiveModel> {
+/// The value of `primary_email_unique`: the folded primary email when the tenant's
+/// `uniquePrimaryEmail` is on (the unique index then refuses a second), else null.
+fn email_unique(user: &User, unique_email: bool) -> Option<String> {
+    user.primary_email().filter(|_| unique_email).map(fold_key)
+}
+
+fn new_row(user: &User, unique_email: bool) -> Result<users::ActiveModel> {
     Ok(users::ActiveModel {
         id: Set(user.id.clone()),
         tenant_id: Set(user.tenant_id.clone()),
@@ -102,6 +108,7 @@ fn new_row(user: &User) -> Result<users::ActiveModel> {
         agent_id: Set(user.agent_id().map(str::to_string)),
         personal_phone: Set(user.personal_phone().map(str::to_string)),
         primary_email_key: Set(user.primary_email().map(fold_key)),
+        primary_email_unique: Set(email_unique(user, unique_email)),
         webrtc_fallback: Set(user.webrtc_fallback().map(str::to_string)),
     })
 }
@@ -111,9 +118,16 @@ fn new_row(user: &User) -> Result<users::ActiveModel> {
 /// naming the field (not the user: the caller checked the values beforehand, so this is a
 /// concurrent writer).
 #[tracing::instrument(skip_all, err(level = "debug"))]
-pub async fn insert_many(txn: &impl ConnectionTrait, new_users: &[User]) -> Result<()> {
+pub async fn insert_many(
+    txn: &impl ConnectionTrait,
+    new_users: &[User],
+    unique_email: bool,
+) -> Result<()> {
     for chunk in new_users.chunks(rows_per_insert::<users::Entity>()) {
-        let rows = chunk.iter().map(new_row).collect::<Result<Vec<_>>>()?;
+        let rows = chunk
+            .iter()
+            .map(|user| new_row(user, unique_email))
+            .collect::<Result<Vec<_>>>()?;
         users::Entity::insert_many(rows)
             .exec_without_returning(txn)
             .await
@@ -143,8 +157,13 @@ pub async fn insert_many(txn: &impl ConnectionTrait, new_users: &[User]) -> Resu
 /// Stores a changed user, inside the caller's transaction, if its stored version is still
 /// `expected_version` (else `VersionConflict`); the stored version becomes `user.version`.
 #[tracing::instrument(skip_all, err(level = "debug"))]
-pub async fn update(txn: &impl ConnectionTrait, user: &User, expected_version: i64) -> Result<()> {
-    update_row(txn, user, expected_version).await?;
+pub async fn update(
+    txn: &impl ConnectionTrait,
+    user: &User,
+    expected_version: i64,
+    unique_email: bool,
+) -> Result<()> {
+    update_row(txn, user, expected_version, unique_email).await?;
     write_index(txn, user).await
 }
 
@@ -155,6 +174,7 @@ pub async fn update_row(
     txn: &impl ConnectionTrait,
     user: &User,
     expected_version: i64,
+    unique_email: bool,
 ) -> Result<()> {
     let result = users::Entity::update_many()
         .col_expr(
@@ -196,6 +216,10 @@ pub async fn update_row(
         .col_expr(
             users::Column::PrimaryEmailKey,
             Expr::value(user.primary_email().map(fold_key)),
+        )
+        .col_expr(
+            users::Column::PrimaryEmailUnique,
+            Expr::value(email_unique(user, unique_email)),
         )
         .col_expr(
             users::Column::WebrtcFallback,
@@ -270,4 +294,77 @@ pub async fn delete(
         .await
         .map_err(|e| sql_err(e, "user"))?;
     Ok(())
+}
+
+/// Turns the tenant's primary-email uniqueness on or off over all its users, inside the
+/// settings change's transaction. Turning it on while users share a primary email is a
+/// uniqueness error naming some of the shared addresses; nothing changes then.
+pub async fn set_email_uniqueness(
+    txn: &impl ConnectionTrait,
+    tenant_id: &str,
+    on: bool,
+) -> Result<()> {
+    let refused = |shared: &[String]| Error::Uniqueness {
+        field: "uniquePrimaryEmail".into(),
+        detail: format!(
+            "users share a primary email ({}); give each its own before turning uniquePrimaryEmail on",
+            shared.join(", ")
+        ),
+    };
+    if on {
+        let shared: Vec<String> = users::Entity::find()
+            .select_only()
+            .column(users::Column::PrimaryEmailKey)
+            .filter(users::Column::TenantId.eq(tenant_id))
+            .filter(users::Column::PrimaryEmailKey.is_not_null())
+            .group_by(users::Column::PrimaryEmailKey)
+            .having(Expr::col(users::Column::Id).count().gt(1))
+            .limit(5)
+            .into_tuple()
+            .all(txn)
+            .await
+            .map_err(|e| sql_err(e, "users"))?;
+        if !shared.is_empty() {
+            return Err(refused(&shared));
+        }
+    }
+    let value = if on {
+        Expr::col(users::Column::PrimaryEmailKey)
+    } else {
+        Expr::value(Option::<String>::None)
+    };
+    users::Entity::update_many()
+        .col_expr(users::Column::PrimaryEmailUnique, value)
+        .filter(users::Column::TenantId.eq(tenant_id))
+        .exec(txn)
+        .await
+        // A user given a shared address meanwhile.
+        .map_err(|e| unique_err(e, "uniquePrimaryEmail", "users share a primary email; give each its own before turning uniquePrimaryEmail on".into()))?;
+    Ok(())
+}
+
+/// The userName and displayName of each of `ids` that is a user of the tenant.
+pub async fn names(
+    db: &impl ConnectionTrait,
+    tenant_id: &str,
+    ids: &[String],
+) -> Result<std::collections::HashMap<String, (String, Option<String>)>> {
+    let mut out = std::collections::HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(chunk_len(1)) {
+        let rows: Vec<(String, String, Option<String>)> = users::Entity::find()
+            .select_only()
+            .column(users::Column::Id)
+            .column(users::Column::UserName)
+            .column(users::Column::DisplayName)
+            .filter(users::Column::TenantId.eq(tenant_id))
+            .filter(users::Column::Id.is_in(chunk.iter().cloned()))
+            .into_tuple()
+            .all(db)
+            .await
+            .map_err(|e| sql_err(e, "users"))?;
+        for (id, user_name, display_name) in rows {
+            out.insert(id, (user_name, display_name));
+        }
+    }
+    Ok(out)
 }

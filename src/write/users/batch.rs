@@ -65,7 +65,16 @@ where
             let (next, entry) = next_version(&current, attributes, tenant_id, actor, action);
             let checks = plan(actor, &ctx, surface, Some(&current), &next, None)?;
             let administrators = check_before(&txn, tenant_id, actor, &checks).await?;
-            generated_id_taken(users::update(&txn, &next, current.version).await, generated)?;
+            generated_id_taken(
+                users::update(
+                    &txn,
+                    &next,
+                    current.version,
+                    ctx.settings.unique_primary_email,
+                )
+                .await,
+                generated,
+            )?;
             check(&txn, tenant_id, &checks, administrators).await?;
             audit::record(&txn, &entry).await?;
             done.push(next);
@@ -174,14 +183,26 @@ async fn apply_once(
                     // with the tenant's lock, as a single write is.
                     let administrators = check_before(&txn, tenant_id, actor, &checks).await?;
                     generated_id_taken(
-                        users::update(&txn, &next, current.version).await,
+                        users::update(
+                            &txn,
+                            &next,
+                            current.version,
+                            ctx.settings.unique_primary_email,
+                        )
+                        .await,
                         generated,
                     )?;
                     check(&txn, tenant_id, &checks, administrators).await?;
                     (checks, true)
                 } else {
                     generated_id_taken(
-                        users::update_row(&txn, &next, current.version).await,
+                        users::update_row(
+                            &txn,
+                            &next,
+                            current.version,
+                            ctx.settings.unique_primary_email,
+                        )
+                        .await,
                         generated,
                     )?;
                     changed.push(next);
@@ -197,7 +218,10 @@ async fn apply_once(
             }
         }
     }
-    generated_id_taken(users::insert_many(&txn, &new_users).await, any_generated)?;
+    generated_id_taken(
+        users::insert_many(&txn, &new_users, ctx.settings.unique_primary_email).await,
+        any_generated,
+    )?;
     users::write_indexes(&txn, &changed, true).await?;
     catalog::hold(&txn, tenant_id, &references).await?;
     audit::record_many(&txn, &entries).await?;

@@ -11,7 +11,7 @@ use crate::domain::user::{ManagedBy, User};
 use crate::domain::validation::Surface;
 use crate::domain::{Error, Refusal, Result};
 use crate::store::{self, audit, users};
-use crate::write::{begin, commit, guard, retry};
+use crate::write::{begin, brake, commit, guard, retry};
 
 /// Archives (`active: false`) or reactivates a local user (ArchiveUser). An IdP-managed
 /// user's archive state belongs to the identity provider.
@@ -156,6 +156,21 @@ pub async fn delete(
             diff(Some(&user.attributes), None),
         );
         let txn = begin(db).await?;
+        if user.active() && actor.kind == crate::domain::audit::ActorKind::Scim {
+            let settings = store::tenants::settings(&txn, tenant_id).await?;
+            if let Some(tripped) = brake::check(&txn, &settings, tenant_id, actor, id).await? {
+                drop(txn);
+                return Err(brake::hold(
+                    db,
+                    tenant_id,
+                    actor,
+                    id,
+                    brake::Deprovision::Delete,
+                    tripped,
+                )
+                .await);
+            }
+        }
         users::delete(&txn, tenant_id, id, user.version).await?;
         // A credential created meanwhile for this user would be left without its user.
         if store::credentials::count_for_user(&txn, tenant_id, id).await? > 0 {

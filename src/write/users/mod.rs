@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use serde_json::{Map, Value};
 
-use super::{Attempts, begin, commit, guard, retry};
+use super::{Attempts, begin, brake, commit, guard, retry};
 use crate::domain::audit::{Actor, Entry, diff};
 use crate::domain::catalog::{CatalogKind, Catalogs};
 use crate::domain::ownership::{CONTACT_CENTRE, Permission, lookup};
@@ -90,7 +90,8 @@ pub fn validate(
 }
 
 /// Every error of a document about to be stored, on the given surface (the upload's dry
-/// run and the template creation report them all). Normalises the good values in place.
+/// run and the template creation report them all). Values an identity provider sends are
+/// stored as sent (a Windows time zone id stays one; the admin view derives its IANA zone).
 pub fn validate_all(
     doc: &mut Map<String, Value>,
     previous: Option<&Map<String, Value>>,
@@ -101,9 +102,6 @@ pub fn validate_all(
         .err()
         .into_iter()
         .collect();
-    if surface == Surface::Scim {
-        validation::normalize_descriptive(doc);
-    }
     errors.extend(validation::contact_centre_all(
         doc,
         previous,
@@ -408,7 +406,7 @@ async fn create_as_given(
         );
         let txn = begin(db).await?;
         let administrators = check_before(&txn, tenant_id, actor, &checks).await?;
-        match users::insert(&txn, &user).await {
+        match users::insert(&txn, &user, ctx.settings.unique_primary_email).await {
             // Another writer took the generated agent id: try the next one.
             Err(Error::Uniqueness { field, .. }) if generated && field == "agentId" => {
                 return Err(Error::VersionConflict);
@@ -529,8 +527,31 @@ async fn store_change(
     }
     let checks = plan(actor, ctx, surface, Some(current), &next, None)?;
     let txn = begin(db).await?;
+    if current.active()
+        && !next.active()
+        && let Some(tripped) =
+            brake::check(&txn, &ctx.settings, &ctx.tenant_id, actor, &current.id).await?
+    {
+        drop(txn);
+        return Err(brake::hold(
+            db,
+            &ctx.tenant_id,
+            actor,
+            &current.id,
+            brake::Deprovision::Deactivate,
+            tripped,
+        )
+        .await);
+    }
     let administrators = check_before(&txn, &ctx.tenant_id, actor, &checks).await?;
-    match users::update(&txn, &next, current.version).await {
+    match users::update(
+        &txn,
+        &next,
+        current.version,
+        ctx.settings.unique_primary_email,
+    )
+    .await
+    {
         // Another writer took the id we generated: take the next one.
         Err(Error::Uniqueness { field, .. }) if generated && field == "agentId" => {
             return Err(Error::VersionConflict);

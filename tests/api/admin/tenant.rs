@@ -17,7 +17,12 @@ async fn settings_read_and_merge_patch() {
             "directToAgentDialling": false,
             "provisioningTemplateUser": null,
             "agentIdStart": 1000,
-            "rateLimit": null
+            "rateLimit": null,
+            "uniquePrimaryEmail": true,
+            "deprovisionBrake": true,
+            "deprovisionBrakePercent": 10,
+            "deprovisionBrakeMinimum": 50,
+            "deprovisionBrakeWindowMinutes": 60
         })
     );
     let r = app
