@@ -9,6 +9,7 @@ pub mod credentials;
 pub mod entity;
 pub mod filter;
 pub mod groups;
+pub mod provisioning_log;
 pub mod tenants;
 pub mod users;
 

@@ -8,6 +8,7 @@ pub mod console_sessions;
 pub mod credentials;
 pub mod group_members;
 pub mod groups;
+pub mod provisioning_log;
 pub mod tenant_oidc;
 pub mod tenants;
 pub mod user_attrs;
