@@ -15,6 +15,7 @@ pub mod error;
 pub mod import;
 pub mod oidc;
 pub mod openapi;
+pub mod provisioning_log;
 pub mod routes;
 pub mod settings;
 pub mod table;

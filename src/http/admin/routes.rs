@@ -10,7 +10,10 @@ use axum::routing::{MethodFilter, MethodRouter, on};
 
 use super::auth::AdminAuth;
 use super::{AdminBody, DryRun};
-use super::{audit, bulk, catalogs, credentials, import, oidc, openapi, settings, template, users};
+use super::{
+    audit, bulk, catalogs, credentials, import, oidc, openapi, provisioning_log, settings,
+    template, users,
+};
 use crate::app::AppState;
 use crate::domain::catalog::CatalogKind;
 use crate::http::extract::QueryMap;
@@ -375,6 +378,32 @@ pub fn table() -> Vec<Route> {
                 LIST[6].clone(),
             ])
             .answers(200, Json("AuditPage"))
+            .errors(&[400, 403]),
+        Route::new(Method::GET, "/provisioning-log", provisioning_log::list)
+            .doc(
+                "The last SCIM requests of the tenant's credentials (secrets removed), newest first",
+                "ViewUsers",
+            )
+            .query(&[
+                Param {
+                    name: "status",
+                    kind: "string",
+                    description: "a status code (409), a class (4xx, 5xx) or error (every status from 400)",
+                },
+                Param {
+                    name: "user",
+                    kind: "string",
+                    description: "a user's id or userName (any case): the requests naming it",
+                },
+                Param {
+                    name: "credential",
+                    kind: "string",
+                    description: "the requesting credential's id",
+                },
+                LIST[5].clone(),
+                LIST[6].clone(),
+            ])
+            .answers(200, Json("ProvisioningLogPage"))
             .errors(&[400, 403]),
         Route::new(Method::GET, "/openapi.json", openapi::document)
             .doc("This document (public: it describes, it does not reveal)", "none")
