@@ -15,18 +15,20 @@ use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
 
 use crate::http::edge::server::{self, ConnectionLimits};
 use crate::http::edge::{self, Edge, EdgeConfig};
+use crate::http::provisioning_log::{LogConfig, ProvisioningLog};
 
 use crate::http::discovery::MAX_BODY;
 use crate::scim::ScimError;
 use crate::scim::schema::{Registry, SchemaFileError};
 
-/// What every handler shares: the database pool, the schema registry and the edge (limits,
-/// metrics, the public URL).
+/// What every handler shares: the database pool, the schema registry, the edge (limits,
+/// metrics, the public URL) and the provisioning log.
 #[derive(Clone)]
 pub struct AppState {
     pub db: DatabaseConnection,
     pub registry: Arc<Registry>,
     pub edge: Arc<Edge>,
+    pub provisioning_log: Arc<ProvisioningLog>,
 }
 
 impl AppState {
@@ -36,11 +38,29 @@ impl AppState {
     }
 
     pub fn with_edge(db: DatabaseConnection, config: EdgeConfig) -> Result<Self, SchemaFileError> {
+        let edge = Arc::new(Edge::new(config));
+        let provisioning_log = Arc::new(ProvisioningLog::new(
+            db.clone(),
+            LogConfig::default(),
+            edge.metrics.provisioning_log_dropped(),
+        ));
         Ok(AppState {
             db,
             registry: Arc::new(Registry::load()?),
-            edge: Arc::new(Edge::new(config)),
+            edge,
+            provisioning_log,
         })
+    }
+
+    /// This state with the provisioning log keeping what `config` says (before serving: the
+    /// log in place is replaced, with whatever it has not written yet).
+    pub fn with_provisioning_log(mut self, config: LogConfig) -> Self {
+        self.provisioning_log = Arc::new(ProvisioningLog::new(
+            self.db.clone(),
+            config,
+            self.edge.metrics.provisioning_log_dropped(),
+        ));
+        self
     }
 }
 

@@ -17,6 +17,7 @@ use crate::domain::user::User;
 use crate::domain::validation::Surface;
 use crate::http::edge::server::ConnectionLimits;
 use crate::http::edge::{self, EdgeConfig};
+use crate::http::provisioning_log::{self, LogConfig};
 use crate::store::{self, credentials, tenants, users};
 use crate::write;
 
@@ -169,6 +170,13 @@ pub struct ServeArgs {
     /// Serve `GET /metrics` on this address instead of the main one.
     #[arg(long, env = "ROLLCALL_METRICS_LISTEN")]
     pub metrics_listen: Option<String>,
+    /// SCIM requests the provisioning log keeps per credential (the newest); 0 turns the
+    /// log off.
+    #[arg(long, env = "ROLLCALL_PROVISIONING_LOG_ROWS", default_value_t = provisioning_log::DEFAULT_ROWS, value_parser = clap::value_parser!(u64).range(0..=1_000_000))]
+    pub provisioning_log_rows: u64,
+    /// Days the provisioning log keeps a request.
+    #[arg(long, env = "ROLLCALL_PROVISIONING_LOG_DAYS", default_value_t = provisioning_log::DEFAULT_DAYS, value_parser = clap::value_parser!(u64).range(1..=365))]
+    pub provisioning_log_days: u64,
 }
 
 impl ServeArgs {
@@ -189,6 +197,14 @@ impl ServeArgs {
             body_timeout: Duration::from_secs(self.body_timeout),
             metrics_on_main: self.metrics_listen.is_none(),
         })
+    }
+
+    /// What the provisioning log keeps.
+    pub fn provisioning_log(&self) -> LogConfig {
+        LogConfig {
+            rows_per_credential: self.provisioning_log_rows,
+            max_age: Duration::from_secs(self.provisioning_log_days * 24 * 3600),
+        }
     }
 
     pub fn connection_limits(&self) -> ConnectionLimits {
@@ -674,7 +690,9 @@ async fn serve(target: &Target, args: &ServeArgs) -> Result<(), CliError> {
     }
     let base = config.public_url.clone().unwrap_or(listen_base);
     bootstrap(&db, &base).await?;
-    let state = AppState::with_edge(db, config)?;
+    let state = AppState::with_edge(db, config)?.with_provisioning_log(args.provisioning_log());
+    let log = state.provisioning_log.clone();
+    log.start();
     if let Some(listener) = metrics_listener {
         let metrics = app::metrics_router(state.clone());
         let metrics_addr = listener.local_addr()?;
@@ -691,9 +709,10 @@ async fn serve(target: &Target, args: &ServeArgs) -> Result<(), CliError> {
     );
     tokio::spawn(deliverer.run(app::shutdown_signal()));
     tracing::info!(%addr, "serving SCIM at {base}/scim/v2", base = base_for_log(&state));
-    app::serve(listener, state, args.connection_limits())
-        .await
-        .map_err(CliError::from)
+    let served = app::serve(listener, state, args.connection_limits()).await;
+    // What the provisioning log has not written yet.
+    log.flush(Duration::from_secs(5)).await;
+    served.map_err(CliError::from)
 }
 
 fn base_for_log(state: &AppState) -> String {
@@ -774,6 +793,14 @@ async fn doctor(target: &Target, args: &ServeArgs) -> Result<(), CliError> {
             |a| format!("GET /metrics on {a}")
         )
     );
+    let log = match args.provisioning_log_rows {
+        0 => "off".to_string(),
+        n => format!(
+            "the last {n} SCIM requests per credential, for {} days",
+            args.provisioning_log_days
+        ),
+    };
+    println!("  provisioning-log    {log}");
     println!("  skip-migrations     {}", args.skip_migrations);
     println!("checks:");
     match args.edge(String::new()) {

@@ -10,6 +10,7 @@ use crate::app::AppState;
 use crate::domain::audit::Actor;
 use crate::http::edge::Caller;
 use crate::http::edge::metrics::Throttled;
+use crate::http::provisioning_log::Attribution;
 use crate::scim::ScimError;
 use crate::store::credentials::{self, Authenticated, Credential, Kind};
 
@@ -118,9 +119,13 @@ pub async fn admit(state: &AppState, parts: &Parts) -> Result<Authenticated, Den
         return Err(fail(Denied::Invalid));
     };
     let credential_id = &authenticated.credential.id;
-    // Known from here on, refused or not: the access log names the tenant and credential.
+    // Known from here on, refused or not: the access log names the tenant and credential,
+    // and the provisioning log (on SCIM routes) keeps the request as the credential's.
     if let Some(caller) = parts.extensions.get::<Caller>() {
         caller.set(&authenticated.tenant_slug, credential_id);
+    }
+    if let Some(attribution) = parts.extensions.get::<Attribution>() {
+        attribution.set(&authenticated.credential.tenant_id, credential_id);
     }
     if authenticated.tenant_disabled {
         return Err(fail(Denied::Disabled));
@@ -183,9 +188,16 @@ impl FromRequestParts<AppState> for OptionalTenant {
             .ok()
             .flatten()
             .filter(|a| !a.tenant_disabled);
-        if found.is_none() {
-            state.edge.metrics.auth_failure();
-            throttle.failed(address);
+        match &found {
+            None => {
+                state.edge.metrics.auth_failure();
+                throttle.failed(address);
+            }
+            Some(a) => {
+                if let Some(attribution) = parts.extensions.get::<Attribution>() {
+                    attribution.set(&a.credential.tenant_id, &a.credential.id);
+                }
+            }
         }
         Ok(OptionalTenant(
             found

@@ -12,6 +12,14 @@ use crate::scim::{ERROR, ScimError};
 #[derive(Debug, Clone)]
 pub struct ErrorCause(pub String);
 
+/// The `scimType` and detail of an error answer, carried in the response's extensions for
+/// the provisioning log.
+#[derive(Debug, Clone)]
+pub struct ErrorDetail {
+    pub scim_type: Option<&'static str>,
+    pub detail: String,
+}
+
 /// The media type of every SCIM response.
 pub const SCIM_JSON: &str = "application/scim+json";
 
@@ -21,12 +29,16 @@ impl IntoResponse for ScimError {
         let mut body = json!({
             "schemas": [ERROR],
             "status": self.status.to_string(),
-            "detail": self.detail,
+            "detail": &self.detail,
         });
         if let Some(scim_type) = self.scim_type {
             body["scimType"] = scim_type.as_str().into();
         }
         let mut response = (status, body.to_string()).into_response();
+        response.extensions_mut().insert(ErrorDetail {
+            scim_type: self.scim_type.map(|t| t.as_str()),
+            detail: self.detail,
+        });
         response
             .headers_mut()
             .insert(header::CONTENT_TYPE, HeaderValue::from_static(SCIM_JSON));

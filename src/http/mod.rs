@@ -10,6 +10,7 @@ pub mod error;
 pub mod events;
 pub mod extract;
 pub mod groups;
+pub mod provisioning_log;
 pub mod search;
 pub mod users;
 
@@ -19,8 +20,8 @@ use axum::routing::{get, post};
 use crate::app::AppState;
 
 /// The SCIM routes under `/scim/v2`, with the layers every SCIM request passes (also those
-/// `/Bulk` dispatches one operation at a time).
-pub fn scim_routes(_state: &AppState) -> Router<AppState> {
+/// `/Bulk` dispatches one operation at a time): the provisioning log's.
+pub fn scim_routes(state: &AppState) -> Router<AppState> {
     Router::new()
         .route("/Users", get(users::list).post(users::create))
         .route(
@@ -49,4 +50,8 @@ pub fn scim_routes(_state: &AppState) -> Router<AppState> {
         .route("/ResourceTypes/{id}", get(discovery::resource_type))
         .route("/Schemas", get(discovery::schemas))
         .route("/Schemas/{id}", get(discovery::schema))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            provisioning_log::record,
+        ))
 }

@@ -6,6 +6,7 @@ pub mod filter;
 pub mod list;
 pub mod patch;
 pub mod projection;
+pub mod redact;
 pub mod resource;
 pub mod schema;
 

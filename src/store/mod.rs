@@ -11,6 +11,7 @@ pub mod entity;
 pub mod events;
 pub mod filter;
 pub mod groups;
+pub mod provisioning_log;
 pub mod tenants;
 pub mod users;
 

@@ -136,10 +136,15 @@ impl TestApp {
     /// connection pool and router, as a second server process would have. It must not
     /// outlive `self`, which owns the SQLite file's directory.
     pub async fn instance(&self) -> TestApp {
+        self.instance_with(|state| state).await
+    }
+
+    /// `instance`, its state changed by `configure` first (a small provisioning log, …).
+    pub async fn instance_with(&self, configure: impl FnOnce(AppState) -> AppState) -> TestApp {
         let db = store::connect(&self.database_url)
             .await
             .expect("second connection pool");
-        let state = AppState::with_edge(db.clone(), test_edge()).expect("schemas");
+        let state = configure(AppState::with_edge(db.clone(), test_edge()).expect("schemas"));
         TestApp {
             router: router(state),
             db,

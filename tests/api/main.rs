@@ -25,6 +25,7 @@ mod limits;
 mod logging;
 mod operator;
 mod pagination;
+mod provisioning_log;
 mod rng;
 mod startup;
 mod upload;

@@ -16,6 +16,7 @@ pub mod events;
 pub mod import;
 pub mod oidc;
 pub mod openapi;
+pub mod provisioning_log;
 pub mod routes;
 pub mod settings;
 pub mod table;

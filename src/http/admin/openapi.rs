@@ -225,6 +225,18 @@ fn schemas(state: &AppState) -> Value {
     let row_error = json!({"type": "object", "properties": {
         "row": {"type": "integer"}, "column": {"type": ["string", "null"]}, "value": {"type": ["string", "null"]}, "message": {"type": "string"}
     }, "required": ["row", "column", "value", "message"]});
+    let provisioning_log_page = json!({"type": "object", "properties": {
+            "totalResults": {"type": "integer"}, "startIndex": {"type": "integer"}, "itemsPerPage": {"type": "integer"},
+            "items": {"type": "array", "items": {"type": "object", "properties": {
+                "id": {"type": "integer"}, "at": {"type": "string", "format": "date-time"},
+                "method": {"type": "string"}, "path": {"type": "string", "description": "under /scim/v2, with the query; secret parameters removed"},
+                "status": {"type": "integer"}, "latencyMs": {"type": "number"},
+                "credential": {"type": "string"}, "credentialName": {"type": ["string", "null"], "description": "null once revoked"},
+                "resourceId": {"type": ["string", "null"]}, "userName": {"type": ["string", "null"]},
+                "scimType": {"type": ["string", "null"]}, "detail": {"type": ["string", "null"]},
+                "request": {"description": "the body as JSON, secrets replaced by \"(removed)\", cut to 8 KiB with a note; null without a body"}
+            }, "required": ["id", "at", "method", "path", "status", "latencyMs", "credential", "resourceId", "userName", "scimType", "detail", "request"], "additionalProperties": false}}
+        }, "required": ["totalResults", "startIndex", "itemsPerPage", "items"], "additionalProperties": false});
     let mut schemas = json!({
         "Error": {"type": "object", "properties": {
             "error": {"type": "string", "enum": codes},
@@ -317,6 +329,7 @@ fn schemas(state: &AppState) -> Value {
                 "target": {"type": "object"}, "changes": {}
             }, "required": ["id", "at", "actor", "action", "target"]}}
         }, "required": ["totalResults", "startIndex", "itemsPerPage", "items"]},
+        "ProvisioningLogPage": provisioning_log_page,
         "OpenApi": {"type": "object", "properties": {"openapi": {"type": "string"}, "paths": {"type": "object"}}, "required": ["openapi", "paths"]}
     });
     if let (Some(all), Value::Object(more)) = (schemas.as_object_mut(), event_schemas()) {

@@ -11,7 +11,8 @@ use axum::routing::{MethodFilter, MethodRouter, on};
 use super::auth::AdminAuth;
 use super::{AdminBody, DryRun};
 use super::{
-    audit, bulk, catalogs, credentials, events, import, oidc, openapi, settings, template, users,
+    audit, bulk, catalogs, credentials, events, import, oidc, openapi, provisioning_log, settings,
+    template, users,
 };
 use crate::app::AppState;
 use crate::domain::catalog::CatalogKind;
@@ -442,6 +443,32 @@ pub fn table() -> Vec<Route> {
             )
             .answers(200, Json("Hold"))
             .errors(&[403, 404, 409]),
+        Route::new(Method::GET, "/provisioning-log", provisioning_log::list)
+            .doc(
+                "The last SCIM requests of the tenant's credentials (secrets removed), newest first",
+                "ViewUsers",
+            )
+            .query(&[
+                Param {
+                    name: "status",
+                    kind: "string",
+                    description: "a status code (409), a class (4xx, 5xx) or error (every status from 400)",
+                },
+                Param {
+                    name: "user",
+                    kind: "string",
+                    description: "a user's id or userName (any case): the requests naming it",
+                },
+                Param {
+                    name: "credential",
+                    kind: "string",
+                    description: "the requesting credential's id",
+                },
+                LIST[5].clone(),
+                LIST[6].clone(),
+            ])
+            .answers(200, Json("ProvisioningLogPage"))
+            .errors(&[400, 403]),
         Route::new(Method::GET, "/openapi.json", openapi::document)
             .doc("This document (public: it describes, it does not reveal)", "none")
             .answers(200, Json("OpenApi")),

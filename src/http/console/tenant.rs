@@ -1,6 +1,7 @@
 //! The tenant's own screens: Settings, API credentials (a secret shown once; revoke) and
 //! Identity provider (the SCIM base URL to paste into Okta or Entra, the SCIM tokens, the
-//! console's OpenID Connect sign-in, and the last changes the identity provider made).
+//! console's OpenID Connect sign-in, the last changes the identity provider made and its
+//! last failed requests, from the provisioning log).
 //! Every read and write is the admin API's, with the signed-in user's permissions.
 
 use axum::Json;
@@ -17,7 +18,8 @@ use super::session::Signed;
 use crate::app::AppState;
 use crate::domain::ownership::Permission;
 use crate::http::admin::error::{AdminError, Code};
-use crate::http::admin::{AdminBody, DryRun, credentials, oidc, settings};
+use crate::http::admin::{AdminBody, DryRun, credentials, oidc, provisioning_log, settings};
+use crate::http::extract::QueryMap;
 use crate::scim::resource::{etag, format_time};
 use crate::store::{
     audit, console as console_store, credentials as store_credentials, tenants, users,
@@ -315,8 +317,37 @@ pub async fn revoke_credential(
         .into_response())
 }
 
-/// How many of the last changes of the identity provider the page shows.
+/// How many of the last changes, and of the last failed requests, of the identity provider
+/// the page shows.
 const RECENT: u64 = 20;
+
+/// The last failed requests of the tenant's credentials (the admin API's provisioning log,
+/// `status=error`), or `None` when the user may not read it (ViewUsers).
+async fn failed_requests(state: &AppState, signed: &Signed) -> ConsoleResult<Option<Vec<Value>>> {
+    if !signed.auth.actor.holds(&[Permission::ViewUsers]) {
+        return Ok(None);
+    }
+    let query = QueryMap(
+        [
+            ("status", "error".to_string()),
+            ("count", RECENT.to_string()),
+        ]
+        .map(|(name, value)| (name.to_string(), value))
+        .into(),
+    );
+    let Json(page) =
+        provisioning_log::list(State(state.clone()), signed.auth.clone(), query).await?;
+    Ok(Some(page["items"].as_array().cloned().unwrap_or_default()))
+}
+
+/// A failed request's error, as a cell: `scimType: detail`.
+fn error_text(entry: &Value) -> String {
+    let detail = entry["detail"].as_str().unwrap_or("");
+    match entry["scimType"].as_str() {
+        Some(t) => format!("{t}: {detail}"),
+        None => detail.to_string(),
+    }
+}
 
 async fn idp_page(
     state: &AppState,
@@ -354,6 +385,7 @@ async fn idp_page(
     )
     .await?;
     let config = console_store::oidc_config(&state.db, tenant_id).await?;
+    let failed = failed_requests(state, signed).await?;
     let body = html! {
         h1 { "Identity provider" }
         @if let Some(m) = message { (m) }
@@ -384,7 +416,31 @@ async fn idp_page(
                     }
                 }
             }
-            p.why { "Requests the identity provider sent that failed are not listed here yet." }
+            h3 { "Last failed requests from the identity provider" }
+            @match &failed {
+                None => { p.why { "Seeing failed requests requires the ViewUsers permission." } }
+                Some(entries) if entries.is_empty() => { p.hint { "None kept." } }
+                Some(entries) => {
+                    table.failed {
+                        thead { tr { th scope="col" { "When" } th scope="col" { "Token" } th scope="col" { "Request" } th scope="col" { "Status" } th scope="col" { "User" } th scope="col" { "Error" } } }
+                        tbody {
+                            @for e in entries {
+                                tr {
+                                    td { (e["at"].as_str().unwrap_or("")) }
+                                    td { (e["credentialName"].as_str().or(e["credential"].as_str()).unwrap_or("")) }
+                                    td { code { (e["method"].as_str().unwrap_or("")) " " (e["path"].as_str().unwrap_or("")) } }
+                                    td { (e["status"]) }
+                                    td { (e["userName"].as_str().or(e["resourceId"].as_str()).unwrap_or("—")) }
+                                    td { (error_text(e)) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            @if failed.is_some() {
+                p.hint { "Every request kept, with its body (secrets removed): " code { "GET /admin/v1/provisioning-log" } "." }
+            }
         }
         section {
             h2 { "Console sign-in (OpenID Connect)" }

@@ -1,6 +1,6 @@
 //! Prometheus metrics (`prometheus-client`), one registry per application: requests and
 //! their latency by route template, method and status; rate-limited and failed
-//! authentications; the database pool; build info. Labels are route templates, never paths,
+//! authentications; the database pool; dropped provisioning log entries; build info. Labels are route templates, never paths,
 //! ids, tenants or credentials, so nothing personal or secret reaches a scrape.
 
 use prometheus_client::encoding::EncodeLabelSet;
@@ -61,6 +61,7 @@ pub struct Metrics {
     throttled: Family<ReasonLabels, Counter>,
     auth_failures: Counter,
     pool: Family<PoolLabels, Gauge>,
+    provisioning_log_dropped: Counter,
 }
 
 impl Default for Metrics {
@@ -98,6 +99,12 @@ impl Default for Metrics {
             "Database pool connections: state=open (all) or idle",
             pool.clone(),
         );
+        let provisioning_log_dropped = Counter::default();
+        registry.register(
+            "provisioning_log_dropped",
+            "Provisioning log entries dropped: the queue to the writer was full, or a batch could not be written",
+            provisioning_log_dropped.clone(),
+        );
         let build = Family::<BuildLabels, Gauge>::default();
         build
             .get_or_create(&BuildLabels {
@@ -112,6 +119,7 @@ impl Default for Metrics {
             throttled,
             auth_failures,
             pool,
+            provisioning_log_dropped,
         }
     }
 }
@@ -158,6 +166,11 @@ impl Metrics {
 
     pub fn auth_failure(&self) {
         self.auth_failures.inc();
+    }
+
+    /// The counter of dropped provisioning log entries, for the log's writer.
+    pub fn provisioning_log_dropped(&self) -> Counter {
+        self.provisioning_log_dropped.clone()
     }
 
     /// The Prometheus text exposition, with the pool's current use.

@@ -13,6 +13,7 @@ pub mod group_members;
 pub mod groups;
 pub mod hold_items;
 pub mod holds;
+pub mod provisioning_log;
 pub mod tenant_oidc;
 pub mod tenants;
 pub mod user_attrs;
