@@ -95,6 +95,14 @@ pub fn sign(claims: &Value, secret: &str) -> String {
     format!("{input}.{signature}")
 }
 
+/// How long delivered events are kept (listed to admins) before the sweep deletes them; the
+/// brake's counts go after the longest window (a week) too. Dead events stay until
+/// redelivered or their receiver is deleted.
+pub const KEEP_DELIVERED: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// How often an instance sweeps.
+const SWEEP_EVERY: Duration = Duration::from_secs(600);
+
 /// Delivers the push receivers' events, one instance's share.
 pub struct Deliverer {
     db: DatabaseConnection,
@@ -122,7 +130,18 @@ impl Deliverer {
     /// Delivers until `shutdown` resolves (finishing the batch in hand).
     pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) {
         tokio::pin!(shutdown);
+        let mut swept = tokio::time::Instant::now();
         loop {
+            if swept.elapsed() >= SWEEP_EVERY {
+                swept = tokio::time::Instant::now();
+                let before = store::now_us() - KEEP_DELIVERED.as_micros() as i64;
+                if let Err(e) = outbox::sweep(&self.db, before).await {
+                    tracing::warn!(error = %e, "sweeping delivered events failed");
+                }
+                if let Err(e) = store::brake::sweep(&self.db, before).await {
+                    tracing::warn!(error = %e, "sweeping the brake's counts failed");
+                }
+            }
             let pause = match self.deliver_due().await {
                 Ok(0) => self.config.interval,
                 Ok(_) => Duration::ZERO,

@@ -44,6 +44,16 @@ pub async fn active_users(db: &impl ConnectionTrait, tenant_id: &str) -> Result<
         .map_err(|e| sql_err(e, "users"))
 }
 
+/// Deletes counted deprovisions older than `before_us` (beyond every window).
+pub async fn sweep(db: &impl ConnectionTrait, before_us: i64) -> Result<u64> {
+    let result = deprovisions::Entity::delete_many()
+        .filter(deprovisions::Column::AtUs.lt(before_us))
+        .exec(db)
+        .await
+        .map_err(|e| sql_err(e, "deprovisions"))?;
+    Ok(result.rows_affected)
+}
+
 /// Counts one deprovision.
 pub async fn record(
     db: &impl ConnectionTrait,

@@ -453,6 +453,17 @@ pub async fn poll(
     Ok((rows.into_iter().take(max as usize).collect(), more))
 }
 
+/// Deletes delivered events older than `before_us`; answers how many.
+pub async fn sweep(db: &impl ConnectionTrait, before_us: i64) -> Result<u64> {
+    let result = event_deliveries::Entity::delete_many()
+        .filter(event_deliveries::Column::State.eq(DELIVERED))
+        .filter(event_deliveries::Column::CreatedUs.lt(before_us))
+        .exec(db)
+        .await
+        .map_err(|e| sql_err(e, "event"))?;
+    Ok(result.rows_affected)
+}
+
 /// The claims of a stored event, as JSON.
 pub fn claims_of(text: &str) -> Value {
     serde_json::from_str(text).unwrap_or(Value::Null)

@@ -690,3 +690,56 @@ async fn group_events_name_the_group_and_its_members() {
         )
     );
 }
+
+#[tokio::test]
+async fn the_sweep_deletes_delivered_events_and_keeps_the_rest() {
+    let app = TestApp::new().await;
+    let boss = boss(&app).await;
+    let receiver = register(&app, &boss, json!({"delivery": "poll"})).await;
+    app.user("kept").await;
+    drain(&app, &receiver).await;
+    app.user("waiting").await;
+    let future = rollcall::store::now_us() + 1_000_000;
+    assert_eq!(
+        rollcall::store::events::sweep(&app.db, future)
+            .await
+            .unwrap(),
+        1
+    );
+    let rid = receiver["id"].as_str().unwrap();
+    let r = app
+        .admin(&boss, Method::GET, &format!("/event-receivers/{rid}"), None)
+        .await;
+    assert_eq!(
+        r.assert_admin_ok(200)["deliveries"],
+        json!({"pending": 1, "delivered": 0, "dead": 0})
+    );
+}
+
+#[tokio::test]
+async fn events_an_instance_held_when_it_died_are_delivered_once_its_lease_runs_out() {
+    let app = TestApp::new().await;
+    let boss = boss(&app).await;
+    let sink = Receiver::start().await;
+    register(&app, &boss, json!({"url": sink.url})).await;
+    for i in 0..3 {
+        app.user(&format!("d{i}")).await;
+    }
+    // An instance claims the events and dies before sending them.
+    let lease = rollcall::store::now_us() + 300_000;
+    let claimed = rollcall::store::events::claim(&app.db, 64, lease)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 3);
+    let survivor = app.instance().await;
+    let deliverer = Deliverer::new(survivor.db.clone(), fast("https://scim.test/scim/v2"));
+    assert_eq!(
+        deliverer.deliver_due().await.unwrap(),
+        0,
+        "leased events wait"
+    );
+    assert!(sink.tokens().is_empty());
+    let got = sink.got.clone();
+    deliver_until(&deliverer, || got.lock().unwrap().len() >= 3).await;
+    assert_eq!(sink.tokens().len(), 3);
+}
