@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 
 use super::{Attempts, retry};
 use crate::domain::audit::{Actor, Entry, diff};
-use crate::domain::group::{Group, MemberOp};
+use crate::domain::group::{Group, Member, MemberOp};
 use crate::domain::{Error, Result};
 use crate::store::groups::{self as store_groups, Membership};
 use crate::store::{self};
@@ -63,6 +63,16 @@ pub async fn create(
     Ok(group)
 }
 
+/// A group's current members.
+async fn current_members(db: &DatabaseConnection, group: &Group) -> Result<Vec<Member>> {
+    Ok(
+        store_groups::members(db, &group.tenant_id, std::slice::from_ref(&group.id))
+            .await?
+            .remove(&group.id)
+            .unwrap_or_default(),
+    )
+}
+
 /// Turns membership operations into join-table changes; a filtered removal other than by
 /// id evaluates its filter against the current members, and a whole replacement (PUT, or a
 /// `replace` of `members`) becomes the difference from the current members — nothing, when
@@ -73,14 +83,11 @@ async fn memberships(
     ops: Vec<MemberOp>,
 ) -> Result<Vec<Membership>> {
     if let [MemberOp::RemoveAll, MemberOp::Add(wanted)] = ops.as_slice() {
-        let current: std::collections::HashSet<String> =
-            store_groups::members(db, &group.tenant_id, std::slice::from_ref(&group.id))
-                .await?
-                .remove(&group.id)
-                .unwrap_or_default()
-                .into_iter()
-                .map(|m| m.id)
-                .collect();
+        let current: std::collections::HashSet<String> = current_members(db, group)
+            .await?
+            .into_iter()
+            .map(|m| m.id)
+            .collect();
         let wanted_set: std::collections::HashSet<&String> = wanted.iter().collect();
         let gone: Vec<String> = current
             .iter()
@@ -109,21 +116,15 @@ async fn memberships(
             // Removing every member names them, so the audit record and the `feed:remove`
             // events say who left.
             MemberOp::RemoveAll => Membership::Remove(
-                store_groups::members(db, &group.tenant_id, std::slice::from_ref(&group.id))
+                current_members(db, group)
                     .await?
-                    .remove(&group.id)
-                    .unwrap_or_default()
                     .into_iter()
                     .map(|m| m.id)
                     .collect(),
             ),
             MemberOp::RemoveWhere(filter) => {
-                let members =
-                    store_groups::members(db, &group.tenant_id, std::slice::from_ref(&group.id))
-                        .await?
-                        .remove(&group.id)
-                        .unwrap_or_default();
-                let ids = members
+                let ids = current_members(db, group)
+                    .await?
                     .into_iter()
                     .filter(|m| {
                         let element = serde_json::json!({

@@ -23,12 +23,7 @@ async fn routing_catalogs(app: &TestApp, token: &str) {
 }
 
 fn cc_attr<'a>(schema: &'a Value, name: &str) -> &'a Value {
-    schema["attributes"]
-        .as_array()
-        .expect("attributes")
-        .iter()
-        .find(|a| a["name"] == name)
-        .unwrap_or_else(|| panic!("no attribute {name} in {schema}"))
+    crate::harness::schema_attribute(schema, name)
 }
 
 #[tokio::test]

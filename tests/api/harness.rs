@@ -615,3 +615,13 @@ pub async fn local_user(app: &TestApp, token: &str, user_name: &str) -> String {
     r.assert_admin_ok(201);
     r.body["id"].as_str().expect("id").to_string()
 }
+
+/// The attribute `name` of a schema as `/Schemas` answers it.
+pub fn schema_attribute<'a>(schema: &'a Value, name: &str) -> &'a Value {
+    schema["attributes"]
+        .as_array()
+        .expect("attributes")
+        .iter()
+        .find(|a| a["name"] == name)
+        .unwrap_or_else(|| panic!("no attribute {name} in {schema}"))
+}

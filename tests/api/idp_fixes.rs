@@ -14,12 +14,7 @@ const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 
 fn attribute<'a>(schema: &'a Value, name: &str) -> &'a Value {
-    schema["attributes"]
-        .as_array()
-        .expect("attributes")
-        .iter()
-        .find(|a| a["name"] == name)
-        .unwrap_or_else(|| panic!("no attribute {name} in {schema}"))
+    schema_attribute(schema, name)
 }
 
 #[tokio::test]
