@@ -51,7 +51,10 @@ fn big_null(name: &str) -> ColumnDef {
     ColumnDef::new(id(name)).big_integer().null().to_owned()
 }
 
-fn get<T: TryGetable>(row: &sea_orm_migration::sea_orm::QueryResult, column: &str) -> Result<T, DbErr> {
+fn get<T: TryGetable>(
+    row: &sea_orm_migration::sea_orm::QueryResult,
+    column: &str,
+) -> Result<T, DbErr> {
     row.try_get("", column)
 }
 
@@ -160,6 +163,13 @@ async fn rename_duplicate_groups(manager: &SchemaManager<'_>) -> Result<(), DbEr
 
 #[sea_orm_migration::async_trait::async_trait]
 impl MigrationTrait for Migration {
+    // One transaction on SQLite too: without one, each statement takes its own pool
+    // connection, and the CREATE of the unique index, on a connection that had not yet
+    // seen the DROP, failed with "index groups_tenant_display_name already exists".
+    fn use_transaction(&self) -> Option<bool> {
+        Some(true)
+    }
+
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         rename_duplicate_groups(manager).await?;
         manager
@@ -225,7 +235,11 @@ impl MigrationTrait for Migration {
                     .col(big_null("lease_until_us"))
                     .col(text_null("last_error"))
                     .col(big_null("delivered_us"))
-                    .foreign_key(&mut fk("event_deliveries", "receiver_id", "event_receivers"))
+                    .foreign_key(&mut fk(
+                        "event_deliveries",
+                        "receiver_id",
+                        "event_receivers",
+                    ))
                     .to_owned(),
             )
             .await?;
@@ -235,7 +249,10 @@ impl MigrationTrait for Migration {
                 "event_deliveries_resource",
                 &["receiver_id", "resource_id", "id"][..],
             ),
-            ("event_deliveries_receiver", &["receiver_id", "state", "id"][..]),
+            (
+                "event_deliveries_receiver",
+                &["receiver_id", "state", "id"][..],
+            ),
             ("event_deliveries_jti", &["receiver_id", "jti"][..]),
         ] {
             manager
@@ -329,8 +346,14 @@ impl MigrationTrait for Migration {
         for (name, columns) in [
             ("provisioning_log_tenant", &["tenant_id", "id"][..]),
             ("provisioning_log_credential", &["credential_id", "id"][..]),
-            ("provisioning_log_status", &["tenant_id", "status", "id"][..]),
-            ("provisioning_log_resource", &["tenant_id", "resource_id", "id"][..]),
+            (
+                "provisioning_log_status",
+                &["tenant_id", "status", "id"][..],
+            ),
+            (
+                "provisioning_log_resource",
+                &["tenant_id", "resource_id", "id"][..],
+            ),
             (
                 "provisioning_log_user_name",
                 &["tenant_id", "user_name_key", "id"][..],
