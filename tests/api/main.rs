@@ -5,6 +5,7 @@
 mod harness;
 
 mod admin;
+mod bulk;
 mod cli;
 mod concurrency;
 mod console;

@@ -275,7 +275,8 @@ pub fn too_many_requests(path: &str, seconds: u64, detail: &str) -> Response {
 }
 
 /// The SCIM resource segments, as routed: a request naming one in any case is routed to it.
-const SCIM_SEGMENTS: [&str; 5] = [
+const SCIM_SEGMENTS: [&str; 6] = [
+    "Bulk",
     "Users",
     "Groups",
     "Schemas",
@@ -414,6 +415,7 @@ mod tests {
         );
         assert_eq!(normalized("/scim/v2/Users/AbC"), "/scim/v2/Users/AbC");
         assert_eq!(normalized("/scim/v2/.search"), "/scim/v2/.search");
+        assert_eq!(normalized("/scim/v2/bulk"), "/scim/v2/Bulk");
         assert_eq!(normalized("/scim/v2/Users//"), "/scim/v2/Users/");
         assert_eq!(normalized("/admin/v1/users/"), "/admin/v1/users/");
     }
