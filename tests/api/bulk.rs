@@ -787,3 +787,36 @@ async fn odd_ids_and_values_are_client_errors_not_server_errors() {
     assert_failed(&results[3], 400, Some("invalidValue"));
     assert!(user_names(&app).await.is_empty());
 }
+
+#[tokio::test]
+async fn each_operation_counts_against_the_credentials_rate() {
+    let app = TestApp::with_edge(rollcall::http::edge::EdgeConfig {
+        rate_limit: 1,
+        ..crate::harness::test_edge()
+    })
+    .await;
+    // A burst of twice the rate: the bulk request itself, then its first operation.
+    let results = bulk(
+        &app,
+        request(json!([
+            create_user("a", "within-the-rate"),
+            create_user("b", "over-1"),
+            create_user("c", "over-2"),
+        ])),
+    )
+    .await;
+    assert_eq!(results.len(), 3, "{results:?}");
+    assert_eq!(results[0]["status"], "201", "{}", results[0]);
+    for result in &results[1..] {
+        assert_failed(result, 429, None);
+        assert!(
+            result["response"]["detail"]
+                .as_str()
+                .unwrap()
+                .contains("1 requests per second"),
+            "{result}"
+        );
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    assert_eq!(user_names(&app).await, ["within-the-rate"]);
+}
