@@ -8,6 +8,7 @@ use super::auth::OptionalTenant;
 use super::extract::{BaseUrl, ScimJson};
 use crate::app::AppState;
 use crate::domain::catalog::CatalogKind;
+use crate::scim::bulk::MAX_OPERATIONS;
 use crate::scim::list::{ListParams, MAX_PAGE, Page, list_response};
 use crate::scim::schema::{TenantSchema, schema_json};
 use crate::scim::{ScimError, ScimResult};
@@ -22,7 +23,7 @@ pub async fn service_provider_config(BaseUrl(base): BaseUrl) -> ScimJson {
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
         "documentationUri": "https://github.com/rollcall/rollcall#readme",
         "patch": {"supported": true},
-        "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": MAX_BODY},
+        "bulk": {"supported": true, "maxOperations": MAX_OPERATIONS, "maxPayloadSize": MAX_BODY},
         "filter": {"supported": true, "maxResults": MAX_PAGE},
         "pagination": {
             "cursor": true,

@@ -3,9 +3,8 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
 
-use crate::scim::{ERROR, ScimError};
+use crate::scim::ScimError;
 
 /// The cause of a 5xx answer, carried in the response's extensions from where the error
 /// was mapped to the access log, whose line for the request says it (at ERROR).
@@ -26,15 +25,7 @@ pub const SCIM_JSON: &str = "application/scim+json";
 impl IntoResponse for ScimError {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let mut body = json!({
-            "schemas": [ERROR],
-            "status": self.status.to_string(),
-            "detail": &self.detail,
-        });
-        if let Some(scim_type) = self.scim_type {
-            body["scimType"] = scim_type.as_str().into();
-        }
-        let mut response = (status, body.to_string()).into_response();
+        let mut response = (status, self.body().to_string()).into_response();
         response.extensions_mut().insert(ErrorDetail {
             scim_type: self.scim_type.map(|t| t.as_str()),
             detail: self.detail,

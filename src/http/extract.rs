@@ -37,7 +37,7 @@ impl<S: Send + Sync> FromRequest<S> for RawBody {
                     .any(|c| c.is::<tower_http::timeout::TimeoutError>())
                 };
                 if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    ScimError::new(413, None, "the request body is too large")
+                    ScimError::too_large("the request body is larger than the body limit")
                 } else if timed_out {
                     ScimError::new(
                         408,

@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod bulk;
 pub mod console;
 pub mod discovery;
 pub mod edge;
@@ -42,6 +43,7 @@ pub fn scim_routes(state: &AppState) -> Router<AppState> {
         )
         .route("/Groups/.search", post(search::groups))
         .route("/.search", post(search::root))
+        .route("/Bulk", post(bulk::run))
         .route(
             "/ServiceProviderConfig",
             get(discovery::service_provider_config),

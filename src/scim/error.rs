@@ -17,6 +17,10 @@ pub enum ScimType {
     Sensitive,
     /// RFC 9865
     InvalidCursor,
+    /// 413: a request over an advertised size limit (a body over `bulk.maxPayloadSize`, more
+    /// than `bulk.maxOperations` operations). Not in RFC 7644's Table 9, which has no keyword
+    /// for 413; the name is the one SCIM servers commonly use.
+    TooLarge,
 }
 
 impl ScimType {
@@ -33,6 +37,7 @@ impl ScimType {
             ScimType::InvalidVers => "invalidVers",
             ScimType::Sensitive => "sensitive",
             ScimType::InvalidCursor => "invalidCursor",
+            ScimType::TooLarge => "tooLarge",
         }
     }
 }
@@ -101,6 +106,24 @@ impl ScimError {
 
     pub fn unauthorized(detail: impl Into<String>) -> Self {
         Self::new(401, None, detail)
+    }
+
+    /// The RFC 7644 §3.12 error body: `schemas`, `status` as a string, `scimType`, `detail`.
+    pub fn body(&self) -> serde_json::Value {
+        let mut body = serde_json::json!({
+            "schemas": [super::ERROR],
+            "status": self.status.to_string(),
+            "detail": self.detail,
+        });
+        if let Some(scim_type) = self.scim_type {
+            body["scimType"] = scim_type.as_str().into();
+        }
+        body
+    }
+
+    /// 413 `tooLarge`: the request is over a size limit the detail names.
+    pub fn too_large(detail: impl Into<String>) -> Self {
+        Self::new(413, Some(ScimType::TooLarge), detail)
     }
 
     pub fn internal() -> Self {

@@ -1,6 +1,7 @@
 //! SCIM protocol semantics (RFC 7643, RFC 7644), pure: the schema registry, wire JSON <->
 //! domain resources, list parameters, filter resolution, PATCH and projection.
 
+pub mod bulk;
 pub mod error;
 pub mod filter;
 pub mod list;

@@ -6,6 +6,7 @@ mod harness;
 
 mod admin;
 mod brake;
+mod bulk;
 mod cli;
 mod concurrency;
 mod console;

@@ -227,6 +227,7 @@ impl From<ScimError> for AdminError {
                 ScimType::Uniqueness => Code::Uniqueness,
                 ScimType::InvalidSyntax => Code::InvalidSyntax,
                 ScimType::Mutability => Code::ReadOnly,
+                ScimType::TooLarge => Code::TooLarge,
                 ScimType::TooMany
                 | ScimType::InvalidPath
                 | ScimType::NoTarget

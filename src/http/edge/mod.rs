@@ -240,11 +240,7 @@ pub async fn observe(State(state): State<AppState>, mut request: Request, next: 
 }
 
 /// An edge refusal in the surface's own error format.
-fn refusal(path: &str, status: u16, retry_after: Option<u64>, detail: &str) -> Response {
-    let scim = ScimError {
-        retry_after,
-        ..ScimError::new(status, None, detail)
-    };
+fn refusal(path: &str, scim: ScimError) -> Response {
     if path.starts_with("/admin/") {
         AdminError::from(scim).into_response()
     } else {
@@ -262,7 +258,7 @@ pub async fn refuse_oversized(limit: usize, request: Request, next: Next) -> Res
         .and_then(|v| v.trim().parse::<u128>().ok());
     if declared.is_some_and(|n| n > limit as u128) {
         let detail = format!("the body is larger than the limit of {limit} bytes");
-        let mut response = refusal(request.uri().path(), 413, None, &detail);
+        let mut response = refusal(request.uri().path(), ScimError::too_large(detail));
         response.headers_mut().insert(
             header::CONNECTION,
             header::HeaderValue::from_static("close"),
@@ -275,11 +271,12 @@ pub async fn refuse_oversized(limit: usize, request: Request, next: Next) -> Res
 /// An answer for a request the edge refused before its handler (429, 413), in the surface's
 /// own error format: used by authentication.
 pub fn too_many_requests(path: &str, seconds: u64, detail: &str) -> Response {
-    refusal(path, 429, Some(seconds), detail)
+    refusal(path, ScimError::too_many_requests(seconds, detail))
 }
 
 /// The SCIM resource segments, as routed: a request naming one in any case is routed to it.
-const SCIM_SEGMENTS: [&str; 5] = [
+const SCIM_SEGMENTS: [&str; 6] = [
+    "Bulk",
     "Users",
     "Groups",
     "Schemas",
@@ -418,6 +415,7 @@ mod tests {
         );
         assert_eq!(normalized("/scim/v2/Users/AbC"), "/scim/v2/Users/AbC");
         assert_eq!(normalized("/scim/v2/.search"), "/scim/v2/.search");
+        assert_eq!(normalized("/scim/v2/bulk"), "/scim/v2/Bulk");
         assert_eq!(normalized("/scim/v2/Users//"), "/scim/v2/Users/");
         assert_eq!(normalized("/admin/v1/users/"), "/admin/v1/users/");
     }
