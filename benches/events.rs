@@ -30,15 +30,18 @@ fn env(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
-/// A receiver on loopback counting the SETs it takes.
-async fn receiver() -> (String, Arc<AtomicU64>) {
+/// A receiver on loopback counting the SETs it takes; while `down`, it answers 503.
+async fn receiver(down: Arc<std::sync::atomic::AtomicBool>) -> (String, Arc<AtomicU64>) {
     let got = Arc::new(AtomicU64::new(0));
     let counter = got.clone();
     let app = axum::Router::new().route(
         "/events",
         axum::routing::post(move |_body: String| {
-            let counter = counter.clone();
+            let (counter, down) = (counter.clone(), down.clone());
             async move {
+                if down.load(Ordering::Relaxed) {
+                    return StatusCode::SERVICE_UNAVAILABLE;
+                }
                 counter.fetch_add(1, Ordering::Relaxed);
                 StatusCode::ACCEPTED
             }
@@ -124,7 +127,11 @@ async fn main() {
     // Without a receiver: the outbox costs one read per write.
     let plain = sync(&db, &tenant.id, users, clients, "plain").await;
 
-    let (url, got) = receiver().await;
+    // EVENTS_OUTAGE=1: the receiver is down for the whole sync and comes back after it;
+    // measured is how fast the backlog drains.
+    let outage = std::env::var("EVENTS_OUTAGE").is_ok_and(|v| v == "1");
+    let down = Arc::new(std::sync::atomic::AtomicBool::new(outage));
+    let (url, got) = receiver(down.clone()).await;
     receivers::create(
         &db,
         &tenant.id,
@@ -153,6 +160,14 @@ async fn main() {
         }
     });
     let with_events = sync(&db, &tenant.id, users, clients, "evt").await;
+    if outage {
+        // Let the deliverer's backoff pass (retries double from 1 s), then bring it back.
+        down.store(false, Ordering::Relaxed);
+        println!(
+            "backlog when the receiver came back: {}",
+            pending(&db).await
+        );
+    }
     let synced = Instant::now();
     while got.load(Ordering::Relaxed) < users as u64 {
         tokio::time::sleep(Duration::from_millis(20)).await;

@@ -189,23 +189,33 @@ impl Deliverer {
             sends.spawn(async move { (c, push(&client, &url, token).await) });
         }
         let mut done = Vec::new();
+        // Per receiver: whether any event got through, else the earliest retry of its failures.
+        let mut answered = std::collections::HashMap::<String, Option<i64>>::new();
+        let mut failed = Vec::new();
         while let Some(joined) = sends.join_next().await {
             let Ok((c, outcome)) = joined else { continue };
             match outcome {
-                Outcome::Delivered => done.push(c.id),
+                Outcome::Delivered => {
+                    answered.insert(c.receiver_id.clone(), None);
+                    done.push(c.id);
+                }
                 Outcome::Retry(error) => {
                     let failures = c.attempts + 1;
                     let dead = failures >= self.config.max_attempts;
                     tracing::debug!(id = c.id, %error, failures, dead, "event not delivered");
-                    outbox::failed(
-                        &self.db,
-                        c.id,
-                        failures,
-                        self.config.retry_at(failures - 1),
-                        dead,
-                        &error,
-                    )
-                    .await?;
+                    let retry_at = self.config.retry_at(failures - 1);
+                    match answered.entry(c.receiver_id.clone()) {
+                        std::collections::hash_map::Entry::Occupied(mut e) => {
+                            if let Some(at) = e.get_mut() {
+                                *at = (*at).min(retry_at);
+                            }
+                        }
+                        std::collections::hash_map::Entry::Vacant(e) => {
+                            e.insert(Some(retry_at));
+                        }
+                    }
+                    outbox::failed(&self.db, c.id, failures, retry_at, dead, &error).await?;
+                    failed.push(c.id);
                 }
                 Outcome::Refused(error) => {
                     outbox::failed(
@@ -221,6 +231,12 @@ impl Deliverer {
             }
         }
         outbox::delivered(&self.db, &done).await?;
+        for (receiver, down_until) in answered {
+            match down_until {
+                None => outbox::receiver_up(&self.db, &receiver, &failed).await?,
+                Some(until) => outbox::receiver_down(&self.db, &receiver, until).await?,
+            }
+        }
         Ok(claimed.len())
     }
 }

@@ -15,7 +15,8 @@
 //! - `event_receivers`: where a tenant's SCIM events go (RFC 9967 security event tokens):
 //!   pushed to `url` (RFC 8935) or polled (RFC 8936) with the token whose SHA-256 is
 //!   `poll_token_hash`; `secret` signs the tokens (HS256) and is needed in clear for that.
-//!   `events` is the JSON array of the event names it takes.
+//!   `events` is the JSON array of the event names it takes; `down_until_us` is set while a
+//!   push receiver is failing: none of its events is tried before then.
 //! - `event_deliveries`: the outbox, one row per event and receiver, appended in the
 //!   transaction of the change it records. `id` orders them; `state` is `pending`,
 //!   `delivered` or `dead`; a delivering instance holds a row by `lease_until_us`, so a row
@@ -230,6 +231,7 @@ impl MigrationTrait for Migration {
                     .col(text("secret"))
                     .col(text("events"))
                     .col(text_null("description"))
+                    .col(big_null("down_until_us"))
                     .col(big("version"))
                     .col(big("created_us"))
                     .col(big("modified_us"))
@@ -274,9 +276,11 @@ impl MigrationTrait for Migration {
             .await?;
         for (name, columns) in [
             ("event_deliveries_due", &["state", "next_us"][..]),
+            // The delivery claim asks, per candidate, whether an earlier event of the same
+            // resource is pending: an index seek, whatever the backlog.
             (
                 "event_deliveries_resource",
-                &["receiver_id", "resource_id", "id"][..],
+                &["receiver_id", "resource_id", "state", "id"][..],
             ),
             (
                 "event_deliveries_receiver",

@@ -320,6 +320,7 @@ pub async fn claim(
         "UPDATE event_deliveries SET lease_until_us = ? WHERE id IN (\
          SELECT d.id FROM event_deliveries d JOIN event_receivers r ON r.id = d.receiver_id \
          WHERE d.state = 'pending' AND r.delivery = 'push' AND d.next_us <= ? \
+         AND (r.down_until_us IS NULL OR r.down_until_us <= ?) \
          AND (d.lease_until_us IS NULL OR d.lease_until_us < ?) \
          AND NOT EXISTS (SELECT 1 FROM event_deliveries e WHERE e.receiver_id = d.receiver_id \
          AND e.resource_id = d.resource_id AND e.state = 'pending' AND e.id < d.id) \
@@ -332,6 +333,7 @@ pub async fn claim(
             placeholders(backend, &sql),
             [
                 lease_until_us.into(),
+                now.into(),
                 now.into(),
                 now.into(),
                 (limit as i64).into(),
@@ -451,6 +453,59 @@ pub async fn poll(
         .map_err(|e| sql_err(e, "event"))?;
     let more = rows.len() as u64 > max;
     Ok((rows.into_iter().take(max as usize).collect(), more))
+}
+
+/// A receiver answered: if it was marked down, it no longer is, and its events waiting out
+/// their own backoff are due now — after an outage the backlog flows as soon as one retry
+/// gets through. `failed_now` (events that failed in the same round) keep their backoff.
+pub async fn receiver_up(
+    db: &impl ConnectionTrait,
+    receiver_id: &str,
+    failed_now: &[i64],
+) -> Result<()> {
+    let was_down = event_receivers::Entity::update_many()
+        .col_expr(
+            event_receivers::Column::DownUntilUs,
+            Expr::value(Option::<i64>::None),
+        )
+        .filter(event_receivers::Column::Id.eq(receiver_id))
+        .filter(event_receivers::Column::DownUntilUs.is_not_null())
+        .exec(db)
+        .await
+        .map_err(|e| sql_err(e, "event receiver"))?
+        .rows_affected
+        > 0;
+    if !was_down {
+        return Ok(());
+    }
+    let now = now_us();
+    event_deliveries::Entity::update_many()
+        .col_expr(event_deliveries::Column::NextUs, Expr::value(now))
+        .filter(event_deliveries::Column::ReceiverId.eq(receiver_id))
+        .filter(event_deliveries::Column::Id.is_not_in(failed_now.iter().copied()))
+        .filter(event_deliveries::Column::State.eq(PENDING))
+        .filter(event_deliveries::Column::NextUs.gt(now))
+        .exec(db)
+        .await
+        .map_err(|e| sql_err(e, "event"))?;
+    Ok(())
+}
+
+/// A round of attempts to a receiver all failed: none of its events is tried before
+/// `until_us` (a receiver that is down gets one round per backoff step, not one attempt per
+/// resource, and new events wait with the old).
+pub async fn receiver_down(
+    db: &impl ConnectionTrait,
+    receiver_id: &str,
+    until_us: i64,
+) -> Result<()> {
+    event_receivers::Entity::update_many()
+        .col_expr(event_receivers::Column::DownUntilUs, Expr::value(until_us))
+        .filter(event_receivers::Column::Id.eq(receiver_id))
+        .exec(db)
+        .await
+        .map_err(|e| sql_err(e, "event receiver"))?;
+    Ok(())
 }
 
 /// Deletes delivered events older than `before_us`; answers how many.

@@ -177,6 +177,7 @@ pub async fn create(
         secret: secret.clone(),
         events: json!(wanted).to_string(),
         description,
+        down_until_us: None,
         version: 1,
         created_us: now,
         modified_us: now,

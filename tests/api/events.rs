@@ -317,6 +317,14 @@ async fn push_survives_an_outage_and_keeps_each_resources_order() {
         "{page}"
     );
     assert!(sink.tokens().is_empty());
+    let r = app
+        .admin(&boss, Method::GET, &format!("/event-receivers/{rid}"), None)
+        .await;
+    assert!(
+        r.assert_admin_ok(200)["downUntil"].is_string(),
+        "{}",
+        r.body
+    );
 
     // Back: everything arrives, once, each user's events in the order they happened.
     sink.down.store(false, Ordering::SeqCst);
@@ -354,6 +362,7 @@ async fn push_survives_an_outage_and_keeps_each_resources_order() {
         r.assert_admin_ok(200)["deliveries"],
         json!({"pending": 0, "delivered": 20, "dead": 0})
     );
+    assert_eq!(r.body["downUntil"], Value::Null);
 }
 
 #[tokio::test]

@@ -33,6 +33,7 @@ async fn receiver_json(state: &AppState, r: &Receiver) -> AdminResult<Value> {
         "created": format_time(r.created_us),
         "lastModified": format_time(r.modified_us),
         "deliveries": {"pending": pending, "delivered": delivered, "dead": dead},
+        "downUntil": r.down_until_us.map(format_time),
     }))
 }
 

@@ -346,6 +346,7 @@ fn event_schemas() -> Value {
             "events": {"type": "array", "items": {"type": "string"}}, "description": {"type": ["string", "null"]},
             "version": {"type": "integer"}, "created": {"type": "string"}, "lastModified": {"type": "string"},
             "deliveries": {"type": "object", "properties": {"pending": {"type": "integer"}, "delivered": {"type": "integer"}, "dead": {"type": "integer"}}},
+            "downUntil": {"type": ["string", "null"], "description": "while a push receiver is failing: when its next round of attempts is due"},
             "secret": {"type": "string", "description": "the HS256 signing key; answered once"},
             "pollToken": {"type": "string", "description": "a poll receiver's bearer token for POST /events/v1/poll; answered once"}
         }, "required": ["id", "delivery", "events", "version", "deliveries"]},

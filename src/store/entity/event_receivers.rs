@@ -14,6 +14,7 @@ pub struct Model {
     pub secret: String,
     pub events: String,
     pub description: Option<String>,
+    pub down_until_us: Option<i64>,
     pub version: i64,
     pub created_us: i64,
     pub modified_us: i64,
