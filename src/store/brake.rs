@@ -213,16 +213,21 @@ pub async fn holds(
         .map_err(|e| sql_err(e, "hold"))?;
     let mut out = Vec::with_capacity(found.len());
     for hold in found {
-        let items = hold_items::Entity::find()
-            .filter(hold_items::Column::HoldId.eq(hold.id.clone()))
-            .order_by_asc(hold_items::Column::FirstUs)
-            .order_by_asc(hold_items::Column::UserId)
-            .all(db)
-            .await
-            .map_err(|e| sql_err(e, "hold"))?;
-        out.push((hold, items));
+        let kept = items(db, &hold.id).await?;
+        out.push((hold, kept));
     }
     Ok(out)
+}
+
+/// The users a hold keeps, in the order they were first held.
+pub async fn items(db: &impl ConnectionTrait, hold_id: &str) -> Result<Vec<HoldItem>> {
+    hold_items::Entity::find()
+        .filter(hold_items::Column::HoldId.eq(hold_id))
+        .order_by_asc(hold_items::Column::FirstUs)
+        .order_by_asc(hold_items::Column::UserId)
+        .all(db)
+        .await
+        .map_err(|e| sql_err(e, "hold"))
 }
 
 /// Releases an open hold of the tenant; answers it as released.

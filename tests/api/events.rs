@@ -752,3 +752,84 @@ async fn events_an_instance_held_when_it_died_are_delivered_once_its_lease_runs_
     deliver_until(&deliverer, || got.lock().unwrap().len() >= 3).await;
     assert_eq!(sink.tokens().len(), 3);
 }
+
+#[tokio::test]
+async fn another_tenants_admin_reaches_none_of_the_receivers_or_holds() {
+    let app = TestApp::new().await;
+    let boss = boss(&app).await;
+    let receiver = register(
+        &app,
+        &boss,
+        json!({"url": "https://receiver.example/events"}),
+    )
+    .await;
+    let rid = receiver["id"].as_str().unwrap();
+    app.admin(
+        &boss,
+        Method::PATCH,
+        "/settings",
+        Some(json!({"deprovisionBrakeMinimum": 1, "deprovisionBrakePercent": 1})),
+    )
+    .await
+    .assert_admin_ok(200);
+    for name in ["x1", "x2", "x3"] {
+        app.user(name).await;
+    }
+    let ids = app.find_users("userName sw \"x\"").await;
+    for id in &ids {
+        app.patch(
+            &format!("/scim/v2/Users/{id}"),
+            patch_op(json!([{"op": "replace", "value": {"active": false}}])),
+        )
+        .await;
+    }
+    let holds = app.admin(&boss, Method::GET, "/holds", None).await;
+    let hold = holds.assert_admin_ok(200)["items"][0]["id"]
+        .as_str()
+        .expect("a hold opened")
+        .to_string();
+
+    let (_, other) = app.other_tenant_admin("globex").await;
+    let listed = app
+        .admin(&other, Method::GET, "/event-receivers", None)
+        .await;
+    assert_eq!(listed.assert_admin_ok(200)["items"], json!([]));
+    assert_eq!(
+        app.admin(&other, Method::GET, "/holds", None)
+            .await
+            .assert_admin_ok(200)["items"],
+        json!([])
+    );
+    for (method, path, body) in [
+        (Method::GET, format!("/event-receivers/{rid}"), None),
+        (
+            Method::PATCH,
+            format!("/event-receivers/{rid}"),
+            Some(json!({"description": "mine now"})),
+        ),
+        (
+            Method::GET,
+            format!("/event-receivers/{rid}/deliveries"),
+            None,
+        ),
+        (
+            Method::POST,
+            format!("/event-receivers/{rid}/redeliver"),
+            None,
+        ),
+        (Method::DELETE, format!("/event-receivers/{rid}"), None),
+        (Method::POST, format!("/holds/{hold}/release"), None),
+    ] {
+        let r = app.admin(&other, method.clone(), &path, body).await;
+        r.assert_admin_error(404, "not_found");
+    }
+    // Untouched for its own tenant.
+    let r = app
+        .admin(&boss, Method::GET, &format!("/event-receivers/{rid}"), None)
+        .await;
+    assert_eq!(r.assert_admin_ok(200)["description"], Value::Null);
+    let holds = app
+        .admin(&boss, Method::GET, "/holds?state=held", None)
+        .await;
+    assert_eq!(holds.assert_admin_ok(200)["items"][0]["id"], hold.as_str());
+}

@@ -523,6 +523,40 @@ impl TestApp {
         (user.id, credential.id, secret)
     }
 
+    /// Another tenant with an Administrator's admin API token: `(tenant id, token)`.
+    pub async fn other_tenant_admin(&self, slug: &str) -> (String, String) {
+        let tenant = rollcall::write::tenants::create(
+            &self.db,
+            &rollcall::domain::audit::Actor::cli(),
+            slug,
+        )
+        .await
+        .expect("tenant");
+        let doc = serde_json::json!({
+            "userName": "other-boss",
+            CONTACT_CENTRE: {"securityProfiles": ["Administrator"]}
+        });
+        let user = rollcall::write::users::create(
+            &self.db,
+            &tenant.id,
+            &rollcall::domain::audit::Actor::cli(),
+            rollcall::domain::validation::Surface::Local,
+            doc.as_object().expect("object").clone(),
+        )
+        .await
+        .expect("create admin user");
+        let (_, secret) = credentials::create(
+            &self.db,
+            &tenant.id,
+            credentials::Kind::User,
+            Some(&user.id),
+            "other admin",
+        )
+        .await
+        .expect("user credential");
+        (tenant.id, secret)
+    }
+
     /// A user-level API credential for an existing user: `(credential id, secret)`.
     pub async fn user_credential(&self, user_id: &str) -> (String, String) {
         let (credential, secret) = credentials::create(

@@ -341,12 +341,7 @@ pub async fn release(
     Path(id): Path<String>,
 ) -> AdminResult<Json<Value>> {
     let hold = receivers::release_hold(&state.db, &auth.tenant_id, &id, &auth.actor).await?;
-    let kept = brake::holds(&state.db, &auth.tenant_id, None)
-        .await?
-        .into_iter()
-        .find(|(h, _)| h.id == hold.id)
-        .map(|(_, items)| items)
-        .unwrap_or_default();
+    let kept = brake::items(&state.db, &hold.id).await?;
     Ok(Json(
         hold_json(&state, &auth.tenant_id, &hold, &kept).await?,
     ))
